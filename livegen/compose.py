@@ -1,0 +1,58 @@
+"""Compositing of the camera (styled) layer and the generator layer, on device tensors.
+
+Runs last in the frame loop, before the sink. Frames are (N, 3, H, W) floats in [0, 1].
+"""
+
+from __future__ import annotations
+
+import torch
+
+from livegen.params import ParamSpec, Snapshot
+
+BLEND_MODES = ("mix", "add", "multiply", "screen", "difference")
+
+PARAMS: list[ParamSpec] = [
+    ParamSpec("compose.mode", kind="enum", default="screen", choices=BLEND_MODES,
+              description="how the top layer combines with the bottom one"),
+    ParamSpec("compose.amount", default=0.5, smoothing=0.08,
+              description="strength of the top layer (0 = bottom only)"),
+    ParamSpec("compose.top", kind="enum", default="generator", choices=("generator", "camera"),
+              description="which layer is on top"),
+]
+
+
+def blend(bottom: torch.Tensor, top: torch.Tensor, mode: str, amount: float) -> torch.Tensor:
+    """Blend ``top`` over ``bottom``; amount 0 gives bottom, 1 the full effect of the mode."""
+    if mode == "mix":
+        full = top
+    elif mode == "add":
+        full = (bottom + top).clamp_(0.0, 1.0)
+    elif mode == "multiply":
+        full = bottom * top
+    elif mode == "screen":
+        full = 1.0 - (1.0 - bottom) * (1.0 - top)
+    elif mode == "difference":
+        full = (bottom - top).abs()
+    else:
+        raise ValueError(f"unknown blend mode {mode!r}; choose one of {', '.join(BLEND_MODES)}")
+    return torch.lerp(bottom, full, float(amount))
+
+
+def compose(snap: Snapshot, camera: torch.Tensor | None, generated: torch.Tensor | None) -> torch.Tensor:
+    """Combine the two layers by the snapshot's compose parameters; a missing layer is skipped."""
+    if camera is None and generated is None:
+        raise ValueError("compose: no layer to show")
+    if generated is None:
+        return camera  # type: ignore[return-value]
+    if camera is None:
+        return generated
+    bottom, top = (camera, generated) if snap["compose.top"] == "generator" else (generated, camera)
+    return blend(bottom, top, snap["compose.mode"], snap["compose.amount"])
+
+
+def master(snap: Snapshot, frame: torch.Tensor) -> torch.Tensor:
+    """Output gain and fade to black."""
+    gain = float(snap["master.brightness"]) * float(snap["master.fade"])
+    if gain == 1.0:
+        return frame
+    return (frame * gain).clamp_(0.0, 1.0)

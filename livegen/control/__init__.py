@@ -1,0 +1,1 @@
+"""Control inputs: everything that moves parameters (OSC, MIDI, keys, recorded shows)."""
