@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorsError
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 
@@ -60,7 +60,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[di
     manifest = load_manifest(path)
     try:
         tensors = load_file(str(path), device=str(device))
-    except (SafetensorsError, OSError, ValueError, RuntimeError) as e:
+    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
         raise ModelError(f"{path}: not a readable safetensors file ({e})") from None
     return tensors, manifest
 

@@ -1,0 +1,69 @@
+"""``livegen bench``: display fps and per-stage milliseconds of a patch at several output sizes.
+
+Prints one JSON object. Model rate is measured by ticking the engine headless (the lockstep
+path); display rate by running the live window (SDL dummy driver unless a display is set) while
+the render worker runs, so it shows whether repaint stays at display rate while the nets work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+
+import torch
+
+from livegen.patch import load_patch, parse_size
+from livegen.paths import DEFAULT_PATCH
+
+
+def bench_size(patch_path: str, size: tuple[int, int], frames: int, window_seconds: float,
+               device: str) -> dict:
+    from livegen.clock import WallClock
+    from livegen.engine import Engine
+    from livegen.live import LiveRunner
+    from livegen.pipeline import pick_device
+    from livegen.sinks import to_uint8
+    from livegen.sinks.window import WindowSink
+
+    patch = load_patch(patch_path)
+    dev = pick_device(device or patch.device)
+    engine = Engine(patch, dev, size, camera=lambda t: (None, 0))
+    for i in range(3):  # warm-up: allocator, first-call overheads
+        to_uint8(engine.tick(i / 30))
+    engine.pipeline.timer.alpha = 1.0 / frames
+    engine.pipeline.timer.ms.clear()
+    t0 = time.perf_counter()
+    for i in range(frames):
+        to_uint8(engine.tick((i + 3) / 30))
+    model_ms = (time.perf_counter() - t0) * 1000 / frames
+    stage_ms = {k: round(v, 2) for k, v in engine.pipeline.timer.ms.items()}
+
+    live = Engine(patch, dev, size, camera=lambda t: (None, 0))
+    window = WindowSink(size, title="livegen bench", hud=True, vsync=False)
+    runner = LiveRunner(live, window, WallClock(), display_fps=60.0, model_fps=60.0)
+    runner.run(max_seconds=window_seconds)
+    shown = window.frames_shown
+    window.close()
+    return {"size": f"{size[0]}x{size[1]}", "device": str(dev), "model_ms_per_frame": round(model_ms, 2),
+            "model_fps": round(1000 / model_ms, 1), "stage_ms": stage_ms,
+            "display_fps": round(shown / window_seconds, 1), "display_target_fps": 60.0,
+            "layers": engine.pipeline.status()}
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="livegen bench", description=__doc__)
+    p.add_argument("--patch", default=str(DEFAULT_PATCH))
+    p.add_argument("--sizes", nargs="*", default=["256x256", "640x480"])
+    p.add_argument("--frames", type=int, default=30)
+    p.add_argument("--window-seconds", type=float, default=3.0)
+    p.add_argument("--device", default=None)
+    args = p.parse_args(argv)
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    results = [bench_size(args.patch, parse_size(s), args.frames, args.window_seconds, args.device)
+               for s in args.sizes]
+    print(json.dumps({"patch": args.patch, "cpu": platform.processor() or platform.machine(),
+                      "torch_threads": torch.get_num_threads(), "results": results}, indent=2))
+    return 0

@@ -1,0 +1,272 @@
+"""The frame loop's core: one :meth:`Engine.tick` makes one frame from controls and inputs.
+
+Per frame, in this order: hot-reload check → drain control events up to t → mapping →
+ParameterStore.step(dt) → snapshot → pipeline → (record). Both the live runner (``run``) and the
+offline renderer (``render``) call ``tick``; only the clock that chooses t differs, which is
+what lets a recorded show re-render frame-exactly.
+
+The show never stops: a bad event, a broken patch save, a failing model or stage is reported
+(once, then counted) and the last good frame stays on screen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from livegen.clock import Tempo
+from livegen.control.bus import ControlBus, ControlEvent
+from livegen.control.mapping import Mapper
+from livegen.control.record import ShowRecorder
+from livegen.params import ParameterStore, ParamRegistry, Snapshot, default_registry
+from livegen.patch import Patch, PatchError, PatchWatcher
+from livegen.paths import resolve
+from livegen.pipeline import Pipeline
+
+log = logging.getLogger("livegen")
+
+# A camera feed: returns (newest RGB uint8 image or None, sequence number) for time t.
+CameraFeed = Callable[[float], tuple[np.ndarray | None, int]]
+
+
+class ErrorLog:
+    """Reports each distinct problem once, then a count at most every ``every`` seconds."""
+
+    def __init__(self, every: float = 5.0) -> None:
+        self.every = every
+        self.counts: dict[str, int] = {}
+        self._last_logged: dict[str, float] = {}
+        self.last = ""
+        self.total = 0
+
+    def report(self, message: str) -> None:
+        self.total += 1
+        n = self.counts.get(message, 0) + 1
+        self.counts[message] = n
+        self.last = message if n == 1 else f"{message} (x{n})"
+        now = time.monotonic()
+        if n == 1 or now - self._last_logged.get(message, 0.0) >= self.every:
+            self._last_logged[message] = now
+            log.warning("%s%s", message, "" if n == 1 else f" (seen {n} times)")
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class Engine:
+    """Parameters, control mapping and the image pipeline of one show."""
+
+    def __init__(self, patch: Patch, device: torch.device, size: tuple[int, int],
+                 camera: CameraFeed, camera_status: Callable[[], str] = lambda: "camera: test pattern",
+                 registry: ParamRegistry | None = None, watch: bool = False) -> None:
+        self.patch = patch
+        self.device = device
+        self.size = size  # (W, H)
+        self.camera = camera
+        self.camera_status = camera_status
+        self.registry = registry or default_registry()
+        self.store = ParameterStore(self.registry)
+        for name, value in patch.params.items():
+            self.store.set(name, value, immediate=True)
+        self.tempo = Tempo(patch.tempo.bpm)
+        self.bus = ControlBus()
+        self.mapper = Mapper.from_patch(patch, self.registry, self.tempo)
+        torch.manual_seed(patch.seed)
+        self.pipeline = Pipeline(patch.style, patch.generator, device, (size[1], size[0]),
+                                 seed=patch.seed, base=patch.base_dir)
+        self.errors = ErrorLog()
+        self.watcher = PatchWatcher(patch.source_path, self.registry) if watch and patch.source_path else None
+        self.recorder: ShowRecorder | None = None
+        self.recent: deque[str] = deque(maxlen=4)
+        self.last_frame: torch.Tensor | None = None
+        self.last_snapshot: Snapshot | None = None
+        self.frame = 0
+        self._prev_t = 0.0
+        self.quit_requested = False
+        self.notes: list[str] = []  # one-off notices for the HUD (e.g. "restart needed")
+        self.on_patch_reload: list[Callable[[Patch, Patch], None]] = []
+
+    # -- controls -------------------------------------------------------------------------
+    def push(self, event: ControlEvent) -> None:
+        """Thread-safe entry for every control source."""
+        self.bus.push(event)
+
+    def _apply_events(self, t: float) -> list[ControlEvent]:
+        events = self.bus.drain(t)
+        applied: list[ControlEvent] = []
+        floor = self._prev_t if self.frame > 0 else float("-inf")
+        last = floor
+        for ev in events:
+            # An event stamped before the previous frame but pushed after its drain is applied
+            # now; re-stamp it just after that frame so a replay applies it at this same frame.
+            stamp = max(ev.t, math.nextafter(floor, math.inf), last)
+            if stamp != ev.t:
+                ev = ControlEvent(min(stamp, t), ev.source, ev.address, ev.value)
+            last = ev.t
+            applied.append(ev)
+            try:
+                for action, value in self.mapper.apply(ev, self.store):
+                    self._action(action, value)
+            except ValueError as e:
+                self.errors.report(f"control: {e}")
+                continue
+            self.recent.append(f"{ev.source} {ev.address} {ev.value!r}")
+        return applied
+
+    def _action(self, action: str, value: Any) -> None:
+        if action == "scene":
+            self.recall_scene(value)
+        elif action == "record":
+            want = {"start": True, "stop": False, "1": True, "0": False}.get(str(value).lower())
+            if want is None:
+                want = self.recorder is None
+            if want and self.recorder is None:
+                self.start_recording(Path(time.strftime("show-%Y%m%d-%H%M%S.jsonl")))
+            elif not want and self.recorder is not None:
+                self.stop_recording()
+        elif action == "quit":
+            self.quit_requested = True
+        else:
+            raise ValueError(f"unknown action {action!r}")
+
+    def recall_scene(self, which: Any) -> None:
+        """Recall a scene by name, or by number (1-based: the window's number keys)."""
+        name: str | None
+        if isinstance(which, str) and which in self.patch.scenes:
+            name = which
+        else:
+            try:
+                name = self.patch.scene_for_key(int(float(which)))
+            except (TypeError, ValueError):
+                name = None
+        if name is None:
+            raise ValueError(f"scene {which!r} is not in patch {self.patch.name!r} "
+                             f"(scenes: {', '.join(self.patch.scenes) or 'none'})")
+        scene = self.patch.scenes[name]
+        self.store.recall(scene.values, scene.fade)
+        self.recent.append(f"scene {name}")
+
+    # -- recording ------------------------------------------------------------------------
+    def recording_header(self) -> dict[str, Any]:
+        models = {}
+        for cfg in (self.patch.style, self.patch.generator):
+            if cfg.model:
+                p = resolve(cfg.model, self.patch.base_dir)
+                if p.exists():
+                    models[cfg.model] = _file_sha256(p)
+        text = self.patch.source_path.read_text() if self.patch.source_path else ""
+        return {"patch": str(self.patch.source_path or ""), "patch_sha256": self.patch.source_hash,
+                "patch_text": text, "seed": self.patch.seed, "models": models,
+                "size": list(self.size), "fps": self.patch.output.fps, "started": time.time()}
+
+    def start_recording(self, path: Path) -> None:
+        self.stop_recording()
+        self.recorder = ShowRecorder(path, self.recording_header())
+        self.recent.append(f"recording to {path}")
+        log.info("recording controls to %s", path)
+
+    def stop_recording(self) -> None:
+        if self.recorder is not None:
+            self.recorder.close()
+            log.info("recording saved: %s", self.recorder.path)
+            self.recorder = None
+
+    # -- hot reload -----------------------------------------------------------------------
+    def _check_patch(self, t: float) -> None:
+        if self.watcher is None:
+            return
+        try:
+            new = self.watcher.poll(time.monotonic())
+        except PatchError as e:
+            self.errors.report(f"patch not reloaded, old one keeps running: {e}")
+            return
+        if new is not None:
+            self.apply_patch(new)
+
+    def apply_patch(self, new: Patch) -> None:
+        """Switch to an edited patch without stopping: values, scenes, mappings, layers."""
+        old = self.patch
+        for name, value in new.params.items():
+            if old.params.get(name) != value:
+                self.store.set(name, value)
+        if new.tempo.bpm != old.tempo.bpm:
+            self.tempo.set_bpm(new.tempo.bpm, self._prev_t)
+        self.patch = new
+        self.mapper = Mapper.from_patch(new, self.registry, self.tempo)
+        if asdict(new.style) != asdict(old.style) or asdict(new.generator) != asdict(old.generator):
+            self._reload_layers(old, new)
+        if (new.output.size, new.device, new.seed) != (old.output.size, old.device, old.seed):
+            self.notes = ["output size, device or seed changed: restart livegen to apply"]
+        for hook in self.on_patch_reload:
+            hook(old, new)
+        self.recent.append(f"patch reloaded: {new.name}")
+        log.info("patch reloaded: %s", new.source_path)
+
+    def _reload_layers(self, old: Patch, new: Patch) -> None:
+        fresh = Pipeline(new.style, new.generator, self.device, self.pipeline.size,
+                         seed=new.seed, base=new.base_dir)
+        # A model that fails to load must not take down a layer that was working.
+        for attr, cfg in (("style", new.style), ("generator", new.generator)):
+            layer_new, layer_old = getattr(fresh, attr), getattr(self.pipeline, attr)
+            if layer_new is not None and cfg.model and not layer_new.available and layer_old is not None \
+                    and layer_old.available:
+                self.errors.report(f"{layer_new.status} — keeping the previous {attr} model")
+                setattr(fresh, attr, layer_old)
+        fresh.timer = self.pipeline.timer
+        self.pipeline = fresh
+
+    # -- the frame ------------------------------------------------------------------------
+    def tick(self, t: float) -> torch.Tensor:
+        """Make the frame for clock time t (seconds since the show started)."""
+        self._check_patch(t)
+        dt = max(t - self._prev_t, 0.0) if self.frame > 0 else max(t, 0.0)
+        try:
+            self.mapper.begin_frame(t, self.store)
+        except ValueError as e:
+            self.errors.report(f"control: {e}")
+        applied = self._apply_events(t)
+        self.store.step(dt)
+        snap = self.store.snapshot(t, self.tempo.beat(t))
+        self.last_snapshot = snap
+        try:
+            image, seq = self.camera(t)
+            frame = self.pipeline(snap, image, seq)
+            if not torch.isfinite(frame).all():
+                raise FloatingPointError("stage produced NaN/inf pixels")
+            self.last_frame = frame
+        except Exception as e:  # noqa: BLE001 — any stage failure: keep showing the last good frame
+            self.errors.report(f"frame: {type(e).__name__}: {e}")
+            frame = self.last_frame if self.last_frame is not None else torch.zeros(
+                1, 3, self.size[1], self.size[0], device=self.device)
+        if self.recorder is not None:
+            try:
+                self.recorder.log_frame(self.frame, t, applied)
+            except OSError as e:
+                self.errors.report(f"recording stopped: {e}")
+                self.recorder = None
+        self._prev_t = t
+        self.frame += 1
+        return frame
+
+    def status_lines(self) -> list[str]:
+        lines = [self.camera_status(), *self.pipeline.status()]
+        lines.extend(self.notes)
+        return lines
+
+    def close(self) -> None:
+        self.stop_recording()

@@ -1,0 +1,172 @@
+"""Live playback (``livegen run``): a render worker thread and the window loop on the main thread.
+
+The worker ticks the engine against the wall clock as fast as the nets allow (capped at the
+patch's fps) and publishes only its newest frame. The main thread repaints the window at display
+rate with whatever is newest, reads keys and turns them into control events, so a slow model
+never freezes the window and no queue of stale frames builds up.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from livegen.clock import WallClock
+from livegen.control.bus import ControlEvent
+from livegen.engine import Engine
+from livegen.sinks import to_uint8
+from livegen.sinks.window import WindowSink
+
+log = logging.getLogger("livegen.live")
+
+
+class RateMeter:
+    """Frames per second over a sliding second."""
+
+    def __init__(self) -> None:
+        self._stamps: list[float] = []
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        self._stamps.append(now)
+        while self._stamps and now - self._stamps[0] > 1.0:
+            self._stamps.pop(0)
+
+    @property
+    def fps(self) -> float:
+        if len(self._stamps) < 2:
+            return 0.0
+        span = self._stamps[-1] - self._stamps[0]
+        return (len(self._stamps) - 1) / span if span > 0 else 0.0
+
+
+class LiveRunner:
+    """Drives an Engine live: worker thread for frames, main thread for the window."""
+
+    def __init__(self, engine: Engine, window: WindowSink, clock: WallClock, display_fps: float = 60.0,
+                 model_fps: float = 30.0, controls: Any = None) -> None:
+        self.engine = engine
+        self.window = window
+        self.clock = clock
+        self.display_fps = display_fps
+        self.model_fps = model_fps
+        self.controls = controls
+        self._newest: np.ndarray | None = None
+        self._newest_seq = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.model_rate = RateMeter()
+        self.display_rate = RateMeter()
+        self.on_command: Callable[[str], bool] | None = None  # extra key handling (MIDI learn)
+
+    # -- worker ---------------------------------------------------------------------------
+    def _work(self) -> None:
+        period = 1.0 / self.model_fps
+        next_t = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                frame = self.engine.tick(self.clock.now())
+                image = to_uint8(frame)
+                with self._lock:
+                    self._newest = image
+                    self._newest_seq += 1
+                self.model_rate.tick()
+                if self.controls is not None and self.engine.last_snapshot is not None:
+                    self.controls.feedback(self.engine.last_snapshot, self.info())
+            except Exception as e:  # noqa: BLE001 — the show goes on; the HUD says what broke
+                self.engine.errors.report(f"render loop: {type(e).__name__}: {e}")
+                self._stop.wait(0.05)
+            if self.engine.quit_requested:
+                self._stop.set()
+            next_t += period
+            delay = next_t - time.monotonic()
+            if delay > 0:
+                self._stop.wait(delay)
+            else:
+                next_t = time.monotonic()  # running behind: don't try to catch up with a burst
+
+    def info(self) -> dict[str, Any]:
+        return {"fps": self.model_rate.fps, "display_fps": self.display_rate.fps,
+                "error": self.engine.errors.last, "beat": self.engine.tempo.beat(self.clock.now()),
+                "bpm": self.engine.tempo.bpm}
+
+    # -- window ---------------------------------------------------------------------------
+    def hud_lines(self) -> list[str]:
+        e = self.engine
+        ms = " · ".join(f"{k} {v:.1f} ms" for k, v in e.pipeline.timer.ms.items())
+        t = self.clock.now()
+        lines = [
+            f"livegen — {e.patch.name}   display {self.display_rate.fps:.0f} fps · model {self.model_rate.fps:.1f} fps",
+            ms or "stages: starting",
+            *e.status_lines(),
+        ]
+        if self.controls is not None:
+            lines.extend(self.controls.status())
+        lines.append(f"beat {e.tempo.beat(t):.1f} at {e.tempo.bpm:.1f} BPM" +
+                     ("   ● REC" if e.recorder is not None else ""))
+        lines.extend(f"> {r}" for r in list(e.recent)[-3:])
+        if e.errors.last:
+            lines.append(f"! {e.errors.last}")
+        return lines
+
+    def _command(self, cmd: str) -> None:
+        t = self.clock.now()
+        if self.on_command is not None and self.on_command(cmd):
+            return
+        if cmd == "quit":
+            self._stop.set()
+        elif cmd == "fullscreen":
+            self.window.toggle_fullscreen()
+        elif cmd == "hud":
+            self.window.hud = not self.window.hud
+        elif cmd == "jump":
+            self.engine.push(ControlEvent(t, "key", "/livegen/generator/jump", 1))
+        elif cmd == "record":
+            self.engine.push(ControlEvent(t, "key", "/livegen/record", "toggle"))
+        elif cmd.startswith("scene:"):
+            self.engine.push(ControlEvent(t, "key", "/livegen/scene", int(cmd.split(":")[1])))
+        elif cmd == "learn":
+            self.engine.recent.append("MIDI learn: use `livegen learn PARAM` in a terminal")
+
+    def run(self, max_seconds: float | None = None) -> int:
+        """Play until quit (key, window close, action) or ``max_seconds``; returns an exit code."""
+        worker = threading.Thread(target=self._work, name="livegen-render", daemon=True)
+        worker.start()
+        start = time.monotonic()
+        period = 1.0 / self.display_fps
+        next_t = time.monotonic()
+        shown_seq = -1
+        try:
+            while not self._stop.is_set():
+                for cmd in self.window.poll():
+                    self._command(cmd)
+                with self._lock:
+                    image, seq = self._newest, self._newest_seq
+                if seq != shown_seq or self.window.hud:
+                    self.window.present(image, self.hud_lines())
+                    shown_seq = seq
+                self.display_rate.tick()
+                if max_seconds is not None and time.monotonic() - start >= max_seconds:
+                    break
+                next_t += period
+                delay = next_t - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                else:
+                    next_t = time.monotonic()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self._stop.set()
+            worker.join(timeout=10.0)
+        return 0
+
+    @property
+    def newest(self) -> np.ndarray | None:
+        with self._lock:
+            return self._newest

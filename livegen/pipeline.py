@@ -1,0 +1,106 @@
+"""The per-frame image pipeline: camera frame → style layer, latent walk → generator, compose.
+
+Called once per frame by the engine with that frame's parameter snapshot. Every tensor stays on
+one device; the camera image is uploaded once per new camera frame and nothing comes back to
+the host here (the sink does that). Per-stage times feed the HUD and ``livegen bench``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from livegen.compose import compose, master
+from livegen.latent import GeneratorConfig, GeneratorLayer
+from livegen.nets.style import StyleConfig, StyleLayer
+from livegen.params import Snapshot
+from livegen.sources.pattern import test_pattern
+
+
+def pick_device(choice: str = "auto") -> torch.device:
+    """'auto' takes CUDA when present, else the CPU; 'cuda' without a GPU is an error."""
+    if choice == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' asked for, but torch sees no CUDA GPU (use --device cpu or auto)")
+    return torch.device(choice)
+
+
+def upload(image: np.ndarray, device: torch.device, size: tuple[int, int]) -> torch.Tensor:
+    """H x W x 3 uint8 RGB -> (1, 3, H, W) float [0, 1] on ``device`` at ``size`` = (H, W)."""
+    t = torch.from_numpy(image)
+    if device.type == "cuda":
+        t = t.pin_memory().to(device, non_blocking=True)
+    x = t.permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
+    if tuple(x.shape[-2:]) != tuple(size):
+        down = x.shape[-2] > size[0] or x.shape[-1] > size[1]
+        x = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=down).clamp_(0.0, 1.0)
+    return x
+
+
+class StageTimer:
+    """Exponentially averaged milliseconds per stage, for the HUD and benchmarks."""
+
+    def __init__(self, sync: bool = False, alpha: float = 0.1) -> None:
+        self.ms: dict[str, float] = {}
+        self.sync = sync
+        self.alpha = alpha
+        self._t = 0.0
+
+    def start(self) -> None:
+        self._t = time.perf_counter()
+
+    def lap(self, name: str, device: torch.device) -> None:
+        if self.sync and device.type == "cuda":
+            torch.cuda.synchronize(device)
+        now = time.perf_counter()
+        ms = (now - self._t) * 1000.0
+        self.ms[name] = ms if name not in self.ms else self.ms[name] + self.alpha * (ms - self.ms[name])
+        self._t = now
+
+
+class Pipeline:
+    """camera → style, generator, compose, master; one call per frame."""
+
+    def __init__(self, style: StyleConfig, generator: GeneratorConfig, device: torch.device,
+                 size: tuple[int, int], seed: int = 0, base: Path | None = None) -> None:
+        self.device = device
+        self.size = size  # (H, W)
+        self.style = StyleLayer(style, device, base=base) if style.enabled else None
+        self.generator = GeneratorLayer(generator, device, seed=seed, base=base) if generator.enabled else None
+        self.timer = StageTimer()
+        self._camera_seq = -1
+        self._camera: torch.Tensor | None = None
+
+    def status(self) -> list[str]:
+        lines = []
+        lines.append(self.style.status if self.style is not None else "style: off in patch")
+        lines.append(self.generator.status if self.generator is not None else "generator: off in patch")
+        return lines
+
+    def camera_tensor(self, snap: Snapshot, image: np.ndarray | None, seq: int) -> torch.Tensor:
+        if image is None:
+            return test_pattern(snap.t, self.size, self.device)
+        if seq != self._camera_seq or self._camera is None:
+            # Upload only when the camera delivered a new frame.
+            self._camera = upload(image, self.device, self.size)
+            self._camera_seq = seq
+        return self._camera
+
+    @torch.inference_mode()
+    def __call__(self, snap: Snapshot, image: np.ndarray | None, seq: int = 0) -> torch.Tensor:
+        timer = self.timer
+        timer.start()
+        cam = self.camera_tensor(snap, image, seq)
+        timer.lap("camera", self.device)
+        styled = self.style(snap, cam) if self.style is not None else cam
+        timer.lap("style", self.device)
+        generated = self.generator(snap, cam, self.size) if self.generator is not None else None
+        timer.lap("generator", self.device)
+        out = master(snap, compose(snap, styled, generated))
+        timer.lap("compose", self.device)
+        return out

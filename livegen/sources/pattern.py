@@ -1,0 +1,30 @@
+"""Procedural moving test pattern, drawn on the device as a function of time only.
+
+Shown whenever no camera frame is available (no webcam, camera unplugged, file unreadable),
+and used by headless renders so they stay deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+
+def test_pattern(t: float, size: tuple[int, int], device: torch.device | str = "cpu") -> torch.Tensor:
+    """A (1, 3, H, W) frame in [0, 1]: drifting colour field, rotating bars and an orbiting disc."""
+    h, w = size
+    y = torch.linspace(-1.0, 1.0, h, device=device).view(h, 1)
+    x = torch.linspace(-w / h, w / h, w, device=device).view(1, w)
+    a = 0.35 * t
+    u = x * math.cos(a) - y * math.sin(a)
+    bars = 0.5 + 0.5 * torch.sin(u * 9.0 + t * 2.0)
+    r = torch.sqrt(x * x + y * y)
+    cx, cy = 0.55 * math.cos(t * 0.9), 0.45 * math.sin(t * 1.3)
+    disc = torch.sigmoid((0.28 - torch.sqrt((x - cx) ** 2 + (y - cy) ** 2)) * 60.0)
+    rr = 0.5 + 0.5 * torch.sin(r * 6.0 - t * 1.7)
+    g = 0.5 + 0.5 * torch.sin(x * 3.0 + t * 0.6 + 2.0)
+    b = 0.5 + 0.5 * torch.sin(y * 4.0 - t * 0.8 + 4.0)
+    img = torch.stack([0.6 * rr + 0.4 * bars, 0.7 * g + 0.3 * bars, 0.7 * b + 0.3 * (1 - bars)])
+    img = img * (1 - disc) + disc  # a white disc moving over the field, for motion/latency checks
+    return img.clamp_(0.0, 1.0).unsqueeze(0)

@@ -1,0 +1,95 @@
+"""Stories about the camera input: a missing webcam, a clip that ends, a camera that vanishes."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from videos import write_clip
+
+from livegen.engine import Engine
+from livegen.patch import parse_patch
+from livegen.sources.camera import CameraSource, FileFrames
+from livegen.sources.feed import CameraFeed
+
+
+def wait_for(cond, timeout: float = 15.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_a_webcam_that_does_not_exist_shows_the_test_pattern_and_keeps_retrying():
+    cam = CameraSource(7, size=(64, 48), retry_max=0.2).start()
+    try:
+        assert wait_for(lambda: "retrying" in cam.status)
+        assert "device 7 not available" in cam.status
+        image, _ = cam.latest()
+        assert image is None
+        engine = Engine(parse_patch(""), torch.device("cpu"), (64, 48), camera=lambda t: cam.latest())
+        frame = engine.tick(0.5)
+        assert frame.shape == (1, 3, 48, 64) and frame.std() > 0.05, "the moving test pattern is shown"
+    finally:
+        cam.stop()
+
+
+def test_a_video_file_that_ends_loops_back_to_its_start(tmp_path):
+    clip = write_clip(tmp_path / "clip.avi", frames=6, fps=120.0)
+    cam = CameraSource(str(clip), size=(64, 48)).start()
+    try:
+        assert wait_for(lambda: cam.latest()[1] > 15), "more frames than the clip has: it looped"
+        assert cam.status == f"camera: {clip}"
+        seen = set()
+        assert wait_for(lambda: seen.add(int(cam.latest()[0][0, 0, 0]) // 20) or len(seen) >= 4)
+    finally:
+        cam.stop()
+
+
+def test_a_video_file_that_disappears_falls_back_and_recovers_when_it_returns(tmp_path):
+    clip = write_clip(tmp_path / "cam.avi", frames=4, fps=120.0)
+    data = clip.read_bytes()
+    cam = CameraSource(str(clip), size=(64, 48), loop=False, retry_max=0.1).start()
+    try:
+        assert wait_for(lambda: "ended" in cam.status)
+        missing = CameraSource(str(tmp_path / "gone.avi"), size=(64, 48), retry_max=0.1).start()
+        assert wait_for(lambda: "not found" in missing.status)
+        (tmp_path / "gone.avi").write_bytes(data)
+        assert wait_for(lambda: missing.latest()[0] is not None), "reconnected once the file came back"
+        missing.stop()
+    finally:
+        cam.stop()
+
+
+def test_a_render_reads_the_file_frame_for_each_time_exactly(tmp_path):
+    clip = write_clip(tmp_path / "clip.avi", frames=5, fps=10.0)
+    frames = FileFrames(clip, size=(64, 48))
+    levels = [int(frames.frame_at(i / 10)[0, 0, 0]) for i in range(12)]
+    # 5 frames at 10 fps: times 0.0..1.1 s walk through the clip twice and a bit, in order.
+    expected = [20 * (i % 5) for i in range(12)]
+    assert all(abs(a - b) <= 6 for a, b in zip(levels, expected)), levels
+    frames.close()
+
+
+def test_auto_camera_in_a_render_uses_the_deterministic_pattern():
+    feed = CameraFeed("auto", (64, 48), lockstep=True)
+    assert feed(0.0) == (None, 0)
+    assert "test pattern" in feed.status()
+
+
+def test_camera_frames_arrive_as_rgb_at_the_requested_size(tmp_path):
+    import cv2
+
+    path = tmp_path / "red.avi"
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (80, 60))
+    for _ in range(3):
+        img = np.zeros((60, 80, 3), np.uint8)
+        img[..., 2] = 255  # red in OpenCV's BGR order
+        w.write(img)
+    w.release()
+    image = FileFrames(path, size=(40, 30)).frame_at(0.0)
+    assert image.shape == (30, 40, 3)
+    assert image[..., 0].mean() > 200 and image[..., 2].mean() < 50

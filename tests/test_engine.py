@@ -1,0 +1,84 @@
+"""Stories about the show never stopping: failing stages, bad events and late controls."""
+
+from __future__ import annotations
+
+import torch
+
+from livegen.control.bus import ControlEvent
+from livegen.engine import Engine
+from livegen.patch import parse_patch
+
+
+class Exploding(torch.nn.Module):
+    """A style layer that breaks after its first frame (a real module, as a broken net would be)."""
+
+    available = True
+    status = "style: exploding test net"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def forward(self, snap, frame):
+        self.calls += 1
+        if self.calls > 1:
+            raise RuntimeError("out of memory in conv3")
+        return frame
+
+
+class NaNs(Exploding):
+    def forward(self, snap, frame):
+        return frame * float("nan")
+
+
+def engine() -> Engine:
+    return Engine(parse_patch('[output]\nsize = "32x24"\n'), torch.device("cpu"), (32, 24),
+                  camera=lambda t: (None, 0))
+
+
+def test_a_stage_that_fails_leaves_the_last_good_frame_on_screen_and_is_counted():
+    e = engine()
+    e.pipeline.style = Exploding()
+    good = e.tick(0.0).clone()
+    for i in range(1, 20):
+        frame = e.tick(i / 30)
+        assert torch.equal(frame, good)
+    assert e.errors.counts == {"frame: RuntimeError: out of memory in conv3": 19}
+    assert "(x19)" in e.errors.last
+
+
+def test_a_stage_that_outputs_nan_pixels_never_reaches_the_screen():
+    e = engine()
+    first = e.tick(0.0).clone()
+    e.pipeline.style = NaNs()
+    assert torch.equal(e.tick(0.1), first)
+    assert "NaN" in e.errors.last
+
+
+def test_unknown_addresses_and_bad_values_are_reported_and_the_rest_still_applies():
+    e = engine()
+    e.push(ControlEvent(0.0, "osc", "/livegen/no/such/param", 1.0))
+    e.push(ControlEvent(0.0, "osc", "/livegen/compose/amount", float("nan")))
+    e.push(ControlEvent(0.0, "osc", "/livegen/master/fade", 0.5))
+    e.tick(0.0)
+    assert e.store.targets["master.fade"] == 0.5
+    assert e.errors.total == 2
+
+
+def test_an_event_that_arrives_late_is_applied_and_restamped_into_the_frame_that_used_it():
+    e = engine()
+    e.tick(0.0)
+    e.tick(0.1)
+    e.push(ControlEvent(0.05, "midi", "/livegen/master/fade", 0.25))  # stamped before frame 1, pushed after
+    applied = e._apply_events(0.2)
+    assert len(applied) == 1 and 0.1 < applied[0].t <= 0.2
+    assert e.store.targets["master.fade"] == 0.25
+
+
+def test_future_dated_events_wait_for_their_frame():
+    e = engine()
+    e.push(ControlEvent(0.5, "osc", "/livegen/master/fade", 0.0))
+    e.tick(0.0)
+    assert e.store.targets["master.fade"] == 1.0
+    e.tick(0.5)
+    assert e.store.targets["master.fade"] == 0.0
