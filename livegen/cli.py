@@ -120,9 +120,11 @@ def cmd_devices(args: argparse.Namespace) -> int:
     info: dict = {"torch": torch.__version__, "device": "cuda" if torch.cuda.is_available() else "cpu"}
     if torch.cuda.is_available():
         info["cuda"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    from livegen.sources.camera import DEVICE_BACKEND
+
     cams = []
     for index in range(args.max_cameras):
-        cap = cv2.VideoCapture(index)
+        cap = cv2.VideoCapture(index, DEVICE_BACKEND)
         if cap.isOpened():
             ok, frame = cap.read()
             cams.append({"index": index, "reads": bool(ok),

@@ -8,6 +8,7 @@ HUD but never the repaint rate or the responsiveness of the keys.
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 
@@ -44,6 +45,9 @@ class WindowSink:
         self.frames_shown = 0
 
     def _set_mode(self) -> pygame.Surface:
+        # SDL's dummy driver has no GPU renderer; pygame warns and falls back to software,
+        # which is exactly what headless runs want.
+        warnings.filterwarnings("ignore", message="no fast renderer available")
         flags = pygame.SCALED | (pygame.FULLSCREEN if self.fullscreen else 0)
         n = pygame.display.get_num_displays() if pygame.display.get_init() else 1
         display = self.display if 0 <= self.display < n else 0

@@ -9,6 +9,7 @@ Offline (``render``): :class:`FileFrames` returns the file frame for time t dete
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from pathlib import Path
@@ -17,6 +18,16 @@ import cv2
 import numpy as np
 
 log = logging.getLogger("livegen.camera")
+
+# OpenCV prints a multi-line warning for every failed open; a camera retried in the background
+# would flood the console, so its own logging is limited to errors and ours says what happened.
+try:
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+except AttributeError:  # older builds without the logging module
+    pass
+
+# On Linux, webcams are V4L2 devices; asking only that backend avoids slow probes of others.
+DEVICE_BACKEND = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
 
 
 def _parse_source(source: str | int) -> int | Path | None:
@@ -99,7 +110,7 @@ class CameraSource:
                 return None
             cap = cv2.VideoCapture(str(self.target))
         else:
-            cap = cv2.VideoCapture(int(self.target))  # type: ignore[arg-type]
+            cap = cv2.VideoCapture(int(self.target), DEVICE_BACKEND)  # type: ignore[arg-type]
         if not cap.isOpened():
             cap.release()
             self.status = f"camera: {self._name()} not available — test pattern, retrying"
