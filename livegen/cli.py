@@ -12,7 +12,9 @@ import json
 import logging
 import os
 import sys
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 # Sub-commands owned by other modules: "cmd" or "cmd sub" -> module with main(argv).
 DELEGATES = {
@@ -84,12 +86,19 @@ def cmd_run(args: argparse.Namespace) -> int:
                         hud=patch.output.hud if args.hud is None else args.hud)
     runner = LiveRunner(engine, window, clock, display_fps=args.display_fps, model_fps=patch.output.fps,
                         controls=controls)
+
+    def restart_controls(old: Any, new: Any) -> None:
+        # A saved patch with new OSC/MIDI settings takes effect without stopping the show.
+        if asdict(old.osc) != asdict(new.osc) or asdict(old.midi) != asdict(new.midi):
+            runner.controls.close()
+            runner.controls = start_control_sources(new, engine.bus, clock.now, engine.registry)
+
+    engine.on_patch_reload.append(restart_controls)
     log.info("playing %s on %s at %dx%d — %s", patch.name, device, size[0], size[1], feed.status())
     try:
         return runner.run(max_seconds=args.seconds)
     finally:
-        if controls is not None:
-            controls.close()
+        runner.controls.close()
         feed.close()
         engine.close()
         window.close()
@@ -168,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--hud", dest="hud", action="store_true", default=None)
     r.add_argument("--no-hud", dest="hud", action="store_false")
     r.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
+    r.add_argument("--threads", type=int, default=None, help="CPU threads for the nets (default: torch's)")
     r.set_defaults(func=cmd_run)
 
     d = sub.add_parser("render", help="render headless with the lockstep clock")
@@ -180,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
     d.add_argument("--seed", type=int, default=None)
     d.add_argument("--quiet", action="store_true")
+    d.add_argument("--threads", type=int, default=None, help="CPU threads for the nets (default: torch's)")
     d.set_defaults(func=cmd_render)
 
     v = sub.add_parser("devices", help="list cameras, MIDI ports and the torch device")
@@ -207,6 +218,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"livegen {argv[0]}: choose one of {', '.join(subs)}", file=sys.stderr)
         return 2
     args = build_parser().parse_args(argv)
+    if getattr(args, "threads", None):
+        import torch
+
+        torch.set_num_threads(args.threads)
     return int(args.func(args) or 0)
 
 
