@@ -100,6 +100,7 @@ class Engine:
         self.quit_requested = False
         self.notes: list[str] = []  # one-off notices for the HUD (e.g. "restart needed")
         self.on_patch_reload: list[Callable[[Patch, Patch], None]] = []
+        self.taps: list[Callable[[ControlEvent], None]] = []  # see every applied event (MIDI learn)
 
     # -- controls -------------------------------------------------------------------------
     def push(self, event: ControlEvent) -> None:
@@ -119,6 +120,8 @@ class Engine:
                 ev = ControlEvent(min(stamp, t), ev.source, ev.address, ev.value)
             last = ev.t
             applied.append(ev)
+            for tap in self.taps:
+                tap(ev)
             try:
                 for action, value in self.mapper.apply(ev, self.store):
                     self._action(action, value)
@@ -236,7 +239,8 @@ class Engine:
         self._check_patch(t)
         dt = max(t - self._prev_t, 0.0) if self.frame > 0 else max(t, 0.0)
         try:
-            self.mapper.begin_frame(t, self.store)
+            for action, value in self.mapper.begin_frame(t, self.store) or ():
+                self._action(action, value)
         except ValueError as e:
             self.errors.report(f"control: {e}")
         applied = self._apply_events(t)

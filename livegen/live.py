@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -19,6 +18,7 @@ import numpy as np
 from livegen.clock import WallClock
 from livegen.control.bus import ControlEvent
 from livegen.engine import Engine
+from livegen.learn_mode import LearnMode
 from livegen.sinks import to_uint8
 from livegen.sinks.window import WindowSink
 
@@ -62,7 +62,8 @@ class LiveRunner:
         self._stop = threading.Event()
         self.model_rate = RateMeter()
         self.display_rate = RateMeter()
-        self.on_command: Callable[[str], bool] | None = None  # extra key handling (MIDI learn)
+        self.learn = LearnMode(engine.registry, engine.patch.source_path)
+        engine.taps.append(self.learn.tap)
 
     # -- worker ---------------------------------------------------------------------------
     def _work(self) -> None:
@@ -112,11 +113,12 @@ class LiveRunner:
         lines.extend(f"> {r}" for r in list(e.recent)[-3:])
         if e.errors.last:
             lines.append(f"! {e.errors.last}")
+        lines.extend(self.learn.hud_lines())
         return lines
 
     def _command(self, cmd: str) -> None:
         t = self.clock.now()
-        if self.on_command is not None and self.on_command(cmd):
+        if self.learn.command(cmd):
             return
         if cmd == "quit":
             self._stop.set()
@@ -130,8 +132,6 @@ class LiveRunner:
             self.engine.push(ControlEvent(t, "key", "/livegen/record", "toggle"))
         elif cmd.startswith("scene:"):
             self.engine.push(ControlEvent(t, "key", "/livegen/scene", int(cmd.split(":")[1])))
-        elif cmd == "learn":
-            self.engine.recent.append("MIDI learn: use `livegen learn PARAM` in a terminal")
 
     def run(self, max_seconds: float | None = None) -> int:
         """Play until quit (key, window close, action) or ``max_seconds``; returns an exit code."""

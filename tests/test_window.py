@@ -108,3 +108,46 @@ def test_the_window_keeps_repainting_at_display_rate_while_the_model_is_slow():
         assert engine.frame <= 10
     finally:
         window.close()
+
+
+def test_midi_learn_in_the_window_writes_the_mapping_into_the_patch_and_it_goes_live(tmp_path):
+    """L, pick a parameter with the arrows, Enter, turn a knob: the knob now drives it.
+
+    The knob's messages are pushed as the MIDI input would push them (the MIDI port itself is
+    exercised by the control tests on a real JACK port).
+    """
+    from livegen.control.bus import ControlEvent
+    from livegen.patch import load_patch
+
+    patch_file = tmp_path / "learn.toml"
+    patch_file.write_text("# my show\n" + PATCH)
+    engine = Engine(load_patch(patch_file), torch.device("cpu"), (96, 64), camera=lambda t: (None, 0), watch=True)
+    engine.watcher.interval = 0.0
+    window = WindowSink((96, 64), title="learn test")
+    clock = WallClock()
+    runner = LiveRunner(engine, window, clock, display_fps=60, model_fps=30)
+    target = runner.learn.targets.index("master.fade")
+    press(pygame.K_l, 0.2)
+    for i in range(target):
+        press(pygame.K_DOWN, 0.3 + 0.001 * i)
+    press(pygame.K_RETURN, 0.6)
+
+    def knob() -> None:
+        time.sleep(0.9)
+        for v in (10, 20, 30):
+            engine.push(ControlEvent(clock.now(), "midi", "midi/cc/1/21", v))
+            time.sleep(0.05)
+        time.sleep(1.0)  # the patch is saved and reloaded
+        engine.push(ControlEvent(clock.now(), "midi", "midi/cc/1/21", 0))
+
+    th = threading.Thread(target=knob, daemon=True)
+    th.start()
+    try:
+        runner.run(max_seconds=3.0)
+    finally:
+        window.close()
+    text = patch_file.read_text()
+    assert text.startswith("# my show\n"), "the rest of the patch is kept as it was"
+    assert 'source = "midi/cc/1/21"' in text and 'target = "master.fade"' in text
+    assert "learned midi/cc/1/21" in runner.learn.message
+    assert engine.store.targets["master.fade"] == 0.0, "after reload the knob drives the fade"

@@ -24,6 +24,9 @@ KEYMAP = {
     pygame.K_SPACE: "jump",
     pygame.K_l: "learn",
     pygame.K_r: "record",
+    pygame.K_UP: "up",
+    pygame.K_DOWN: "down",
+    pygame.K_RETURN: "enter",
 }
 
 
