@@ -72,6 +72,7 @@ class Pipeline:
         self.size = size  # (H, W)
         self.style = StyleLayer(style, device, base=base) if style.enabled else None
         self.generator = GeneratorLayer(generator, device, seed=seed, base=base) if generator.enabled else None
+        self.generator_through_style = generator.through_style
         self.timer = StageTimer()
         self._camera_seq = -1
         self._camera: torch.Tensor | None = None
@@ -101,6 +102,9 @@ class Pipeline:
         timer.lap("style", self.device)
         generated = self.generator(snap, cam, self.size) if self.generator is not None else None
         timer.lap("generator", self.device)
+        if generated is not None and self.generator_through_style and self.style is not None:
+            generated = self.style(snap, generated)
+            timer.lap("style (generator)", self.device)
         out = master(snap, compose(snap, styled, generated))
         timer.lap("compose", self.device)
         return out
