@@ -51,6 +51,10 @@ class ErrorLog:
 
     def report(self, message: str) -> None:
         self.total += 1
+        if message not in self.counts and len(self.counts) >= 1000:
+            # Weeks of a sender spraying random addresses must not grow memory without end.
+            self.counts.clear()
+            self._last_logged.clear()
         n = self.counts.get(message, 0) + 1
         self.counts[message] = n
         self.last = message if n == 1 else f"{message} (x{n})"

@@ -82,3 +82,12 @@ def test_future_dated_events_wait_for_their_frame():
     assert e.store.targets["master.fade"] == 1.0
     e.tick(0.5)
     assert e.store.targets["master.fade"] == 0.0
+
+
+def test_weeks_of_distinct_bad_addresses_do_not_grow_the_error_table_without_end():
+    e = engine()
+    for i in range(2500):
+        e.push(ControlEvent(0.0, "osc", f"/random/{i}", 1.0))
+    e.tick(0.0)
+    assert e.errors.total == 2500
+    assert len(e.errors.counts) <= 1000
