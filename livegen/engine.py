@@ -11,7 +11,6 @@ The show never stops: a bad event, a broken patch save, a failing model or stage
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import time
@@ -27,7 +26,7 @@ import torch
 from livegen.clock import Tempo
 from livegen.control.bus import ControlBus, ControlEvent
 from livegen.control.mapping import Mapper
-from livegen.control.record import ShowRecorder
+from livegen.control.record import ShowRecorder, make_header
 from livegen.params import ParameterStore, ParamRegistry, Snapshot, default_registry
 from livegen.patch import Patch, PatchError, PatchWatcher
 from livegen.paths import resolve
@@ -64,14 +63,6 @@ class ErrorLog:
             log.warning("%s%s", message, "" if n == 1 else f" (seen {n} times)")
 
 
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 class Engine:
     """Parameters, control mapping and the image pipeline of one show."""
 
@@ -102,6 +93,7 @@ class Engine:
         self.frame = 0
         self._prev_t = 0.0
         self.quit_requested = False
+        self.scene = ""  # last recalled scene, for the HUD and OSC feedback
         self.notes: list[str] = []  # one-off notices for the HUD (e.g. "restart needed")
         self.on_patch_reload: list[Callable[[Patch, Patch], None]] = []
         self.taps: list[Callable[[ControlEvent], None]] = []  # see every applied event (MIDI learn)
@@ -166,20 +158,17 @@ class Engine:
                              f"(scenes: {', '.join(self.patch.scenes) or 'none'})")
         scene = self.patch.scenes[name]
         self.store.recall(scene.values, scene.fade)
+        self.scene = name
         self.recent.append(f"scene {name}")
 
     # -- recording ------------------------------------------------------------------------
     def recording_header(self) -> dict[str, Any]:
-        models = {}
-        for cfg in (self.patch.style, self.patch.generator):
-            if cfg.model:
-                p = resolve(cfg.model, self.patch.base_dir)
-                if p.exists():
-                    models[cfg.model] = _file_sha256(p)
+        models = [resolve(cfg.model, self.patch.base_dir) for cfg in (self.patch.style, self.patch.generator)
+                  if cfg.model]
         text = self.patch.source_path.read_text() if self.patch.source_path else ""
-        return {"patch": str(self.patch.source_path or ""), "patch_sha256": self.patch.source_hash,
-                "patch_text": text, "seed": self.patch.seed, "models": models,
-                "size": list(self.size), "fps": self.patch.output.fps, "started": time.time()}
+        # Recording can start mid-show: the replay starts from the values of this moment.
+        return make_header(self.patch, models, initial=self.store.targets, patch_text=text,
+                           size=list(self.size), fps=self.patch.output.fps, scene=self.scene)
 
     def start_recording(self, path: Path) -> None:
         self.stop_recording()
@@ -203,7 +192,10 @@ class Engine:
             self.errors.report(f"patch not reloaded, old one keeps running: {e}")
             return
         if new is not None:
-            self.apply_patch(new)
+            try:
+                self.apply_patch(new)
+            except Exception as e:  # noqa: BLE001 — a patch that validates but cannot apply
+                self.errors.report(f"patch reload failed, old values kept: {type(e).__name__}: {e}")
 
     def apply_patch(self, new: Patch) -> None:
         """Switch to an edited patch without stopping: values, scenes, mappings, layers."""

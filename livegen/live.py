@@ -94,7 +94,7 @@ class LiveRunner:
     def info(self) -> dict[str, Any]:
         return {"fps": self.model_rate.fps, "display_fps": self.display_rate.fps,
                 "error": self.engine.errors.last, "beat": self.engine.tempo.beat(self.clock.now()),
-                "bpm": self.engine.tempo.bpm}
+                "bpm": self.engine.tempo.bpm, "scene": self.engine.scene}
 
     # -- window ---------------------------------------------------------------------------
     def hud_lines(self) -> list[str]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from livegen.config import ConfigError, build
-from livegen.control.mapping import MappingConfig
+from livegen.control.mapping import MappingConfig, check_mappings
 from livegen.control.midi import MidiConfig
 from livegen.control.osc import OscConfig
 from livegen.latent import GeneratorConfig
@@ -192,6 +192,7 @@ def parse_patch(text: str, file: str | Path = "<patch>", registry: ParamRegistry
         patch.params = _check_values(patch.params, registry, "params")
         for name, scene in patch.scenes.items():
             scene.values = _check_values(scene.values, registry, f"scenes.{name}.values")
+        check_mappings(patch, registry)
     except ConfigError as e:
         raise PatchError(file, e.path, e.message) from None
     patch.source_hash = hashlib.sha256(text.encode()).hexdigest()

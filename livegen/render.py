@@ -65,6 +65,10 @@ def render(patch: Patch, out: str, frames: int | None = None, fps: float | None 
     feed = CameraFeed(patch.camera.source, size, patch.camera.mirror, patch.camera.loop, lockstep=True)
     engine = Engine(patch, dev, size, camera=feed, camera_status=feed.status)
     for f in files:
+        for name, value in f.initial.items():
+            # A show recorded mid-set starts from the values it had when recording began.
+            if name in engine.registry and engine.registry[name].kind != "trigger":
+                engine.store.set(name, value, immediate=True)
         for ev in f.events:
             engine.push(ev)
     sink = open_file_sink(out, sink_fps, size)

@@ -104,7 +104,7 @@ os._exit(1)  # killed: no close, no flush at exit
     subprocess.run([sys.executable, "-c", code], check=False, timeout=120)
     lines = log.read_text().splitlines()
     header = json.loads(lines[0])
-    assert header["livegen_show"] == 1 and header["seed"] == 3 and len(header["patch_sha256"]) == 64
+    assert header["livegen_show"] == 1 and header["seed"] == 3 and len(header["patch_hash"]) == 64
     assert "patch_text" in header and "models" in header
     frames = [json.loads(x) for x in lines[1:] if '"frame"' in x]
     assert len(frames) >= 30, "everything up to the last flush (at most a second before the crash) is kept"

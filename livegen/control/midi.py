@@ -1,8 +1,29 @@
-"""MIDI input (mido + python-rtmidi): settings for now; ports land with the control work."""
+"""MIDI input (mido + python-rtmidi): controller ports in, timestamped events onto the bus.
+
+A scan thread opens the input ports the patch names (by substring, or all), notices ports
+that vanish and reopens them when they come back, without the render loop noticing. Each
+incoming message is stamped with the engine clock in the rtmidi callback, on arrival (mido's
+own rtmidi callback drops arrival times), and pushed as ``midi/...`` events that the mapper
+understands (see :func:`message_events`). Show files (.mid) use the same addresses.
+"""
 
 from __future__ import annotations
 
+import ctypes
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import mido
+
+from livegen.config import ConfigError
+from livegen.control.bus import ControlBus
+
+log = logging.getLogger("livegen.midi")
 
 
 @dataclass
@@ -11,4 +32,276 @@ class MidiConfig:
 
     enabled: bool = True
     inputs: list[str] = field(default_factory=list)  # port name substrings; empty = all
-    clock: bool = True
+    exclude: list[str] = field(default_factory=list)  # port name substrings never opened
+    clock: bool = True  # receive MIDI clock (tempo follows it when [tempo] source = "midi")
+    program_change: bool = True  # program change n recalls scene n+1 unless a mapping takes it
+    api: Literal["auto", "jack", "alsa"] = "auto"  # auto: ALSA when /dev/snd/seq exists, else JACK
+    rescan: float = 1.0  # seconds between looks for new or returning ports
+
+    def __post_init__(self) -> None:
+        if not 0.05 <= self.rescan <= 60:
+            raise ConfigError("rescan", f"expected 0.05..60 seconds, got {self.rescan}")
+
+
+def message_events(msg: mido.Message) -> list[tuple[str, Any]]:
+    """Bus addresses and values for one MIDI message; channels are 1-based as on controllers."""
+    kind = msg.type
+    if kind in ("clock", "start", "stop", "continue"):
+        return [(f"midi/{kind}", None)]
+    if kind == "songpos":
+        return [("midi/songpos", msg.pos)]
+    if not hasattr(msg, "channel"):
+        return []  # sysex, active sensing, tune request ...
+    ch = msg.channel + 1
+    if kind == "control_change":
+        return [(f"midi/cc/{ch}/{msg.control}", msg.value)]
+    if kind == "note_on":
+        return [(f"midi/note/{ch}/{msg.note}", msg.velocity)]  # velocity 0 is a note off
+    if kind == "note_off":
+        return [(f"midi/note/{ch}/{msg.note}", 0)]
+    if kind == "program_change":
+        return [(f"midi/program/{ch}", msg.program)]
+    if kind == "pitchwheel":
+        return [(f"midi/pitchbend/{ch}", msg.pitch)]
+    if kind == "aftertouch":
+        return [(f"midi/aftertouch/{ch}", msg.value)]
+    if kind == "polytouch":
+        return [(f"midi/polytouch/{ch}/{msg.note}", msg.value)]
+    return []
+
+
+def resolve_api(api: str) -> str:
+    """'auto' picks ALSA where the sequencer device exists (a normal Linux desktop), else JACK."""
+    if api != "auto":
+        return api
+    return "alsa" if os.path.exists("/dev/snd/seq") else "jack"
+
+
+def _rtmidi_api(api: str) -> int:
+    import rtmidi
+
+    if api == "jack":
+        # A client must never start a JACK server by itself in the middle of a show.
+        os.environ.setdefault("JACK_NO_START_SERVER", "1")
+        return rtmidi.API_UNIX_JACK
+    return rtmidi.API_LINUX_ALSA
+
+
+class MidiInputs:
+    """Keeps the wanted input ports open; pushes stamped events onto the bus from rtmidi's callback."""
+
+    def __init__(self, config: MidiConfig, bus: ControlBus, now: Callable[[], float],
+                 client_name: str = "livegen", probe_every: float = 5.0) -> None:
+        self.config = config
+        self.bus = bus
+        self.now = now
+        self.client_name = client_name
+        self.api = resolve_api(config.api)
+        self._rtapi = _rtmidi_api(self.api)
+        self._scanner: Any = None
+        self._open: dict[str, Any] = {}
+        self._lock = threading.Lock()  # scan() runs in the thread and from tests/learn
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._backoff = config.rescan
+        self.probe_every = max(probe_every, config.rescan)
+        self._next_probe = 0.0
+        self.received = 0
+        self.malformed = 0
+        self.reconnects = 0
+        self.error = ""
+        self._seen: set[str] = set()
+
+    # ---- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> MidiInputs:
+        self.scan()
+        self._thread = threading.Thread(target=self._run, name="livegen-midi-scan", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._backoff):
+            try:
+                self.scan()
+            except Exception as e:  # the scan thread must survive anything a driver throws
+                self.error = f"scan failed: {e}"
+                log.warning("midi: %s", self.error)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        with self._lock:
+            for name in list(self._open):
+                self._close_port(name)
+            if self._scanner is not None:
+                self._scanner.delete()
+                self._scanner = None
+
+    # ---- ports --------------------------------------------------------------------------
+
+    def wanted(self, name: str) -> bool:
+        if name.startswith(self.client_name + ":"):
+            return False  # our own ports (and those of a second livegen)
+        low = name.lower()
+        if any(x.lower() in low for x in self.config.exclude):
+            return False
+        return not self.config.inputs or any(x.lower() in low for x in self.config.inputs)
+
+    def scan(self) -> None:
+        """Open wanted ports that appeared, close ports that vanished."""
+        import rtmidi
+
+        with self._lock:
+            now = time.monotonic()
+            if self._open and now >= self._next_probe:
+                self._next_probe = now + self.probe_every
+                self._probe()
+            if self._scanner is None:
+                try:
+                    self._scanner = rtmidi.MidiIn(rtapi=self._rtapi, name=f"{self.client_name}-scan")
+                except Exception as e:
+                    hint = " (is jackd running?)" if self.api == "jack" else ""
+                    self.error = f"no MIDI system{hint}: {e}"
+                    # Each failed try makes libjack print to stderr: look less often.
+                    self._backoff = min(self._backoff * 2, 5.0)
+                    return
+                self._backoff = self.config.rescan
+                self.error = ""
+            names = self._scanner.get_ports()
+            for name in list(self._open):
+                if name not in names:
+                    log.info("midi: %s went away; will reopen it when it returns", name)
+                    self._close_port(name)
+            for name in names:
+                if name not in self._open and self.wanted(name):
+                    self._open_port(name)
+
+    def _probe(self) -> None:
+        """Check with a fresh client that our ports still live on a running MIDI server.
+
+        A long-lived client keeps reporting the ports of a JACK server that died or restarted, so
+        without this the inputs would stay silently deaf until livegen restarts.
+        """
+        import rtmidi
+
+        try:
+            probe = rtmidi.MidiOut(rtapi=self._rtapi, name=f"{self.client_name}-probe")
+        except Exception as e:
+            self.error = f"MIDI system gone ({e}); waiting for it to come back"
+            log.warning("midi: %s", self.error)
+            self._forget_all(server_gone=True)
+            return
+        try:
+            ours = probe.get_ports()  # our input ports are the writable ones others see
+        finally:
+            probe.delete()
+        dead = [n for n in self._open if not any(o.endswith(":" + _short(n)) for o in ours)]
+        if dead:
+            log.warning("midi: the MIDI server restarted; reopening %s", ", ".join(dead))
+            self._forget_all(server_gone=True)
+
+    def _forget_all(self, server_gone: bool = False) -> None:
+        for name in list(self._open):
+            self._close_port(name, server_gone)
+        if self._scanner is not None:
+            if server_gone:
+                _abandon(self._scanner)
+            else:
+                try:
+                    self._scanner.delete()
+                except Exception as e:
+                    log.debug("midi: dropping the scan client: %s", e)
+            self._scanner = None
+
+    def _open_port(self, name: str) -> None:
+        import rtmidi
+
+        try:
+            port = rtmidi.MidiIn(rtapi=self._rtapi, name=self.client_name)
+            names = port.get_ports()
+            if name not in names:
+                port.delete()
+                return  # vanished between the scan and now; the next scan retries
+            port.ignore_types(sysex=True, timing=not self.config.clock, active_sense=True)
+            port.set_callback(self._callback)
+            port.open_port(names.index(name), _short(name))
+        except Exception as e:
+            self.error = f"cannot open {name}: {e}"
+            log.warning("midi: %s", self.error)
+            return
+        if name in self._seen:
+            self.reconnects += 1
+        self._seen.add(name)
+        self._open[name] = port
+        log.info("midi: listening to %s", name)
+
+    def _close_port(self, name: str, server_gone: bool = False) -> None:
+        port = self._open.pop(name, None)
+        if port is None:
+            return
+        if server_gone:
+            _abandon(port)
+            return
+        try:
+            port.cancel_callback()
+            port.close_port()
+            port.delete()
+        except Exception as e:
+            log.warning("midi: closing %s: %s", name, e)
+
+    def _callback(self, event: tuple[list[int], float], _data: Any = None) -> None:
+        data, _delta = event
+        try:
+            msg = mido.Message.from_bytes(data)
+        except (ValueError, TypeError, IndexError):
+            self.malformed += 1
+            return
+        self.received += 1
+        for address, value in message_events(msg):
+            self.bus.push_stamped(self.now, "midi", address, value)
+
+    @property
+    def ports(self) -> list[str]:
+        with self._lock:
+            return list(self._open)
+
+    def status(self) -> list[str]:
+        ports = self.ports
+        if ports:
+            line = f"midi ({self.api}): {', '.join(ports)}; {self.received} msgs"
+        elif self.error:
+            line = f"midi ({self.api}): {self.error}"
+        else:
+            want = ", ".join(repr(x) for x in self.config.inputs) or "any port"
+            line = f"midi ({self.api}): waiting for {want}"
+        if self.malformed:
+            line += f", {self.malformed} malformed"
+        if self.reconnects:
+            line += f", {self.reconnects} reconnects"
+        return [line]
+
+
+_ABANDONED: list[Any] = []
+
+
+def _abandon(client: Any) -> None:
+    """Never free an rtmidi client whose JACK server died.
+
+    libjack frees such clients' memory when the next client fails to connect; closing or
+    deleting them afterwards (even in the destructor at interpreter exit) crashes the process.
+    So they are kept forever, with an extra reference that outlives interpreter shutdown.
+    """
+    try:
+        # Touches only rtmidi's own state, not libjack: makes sure a wrongly abandoned port goes quiet.
+        client.cancel_callback()
+    except Exception as e:
+        log.debug("midi: cancelling an abandoned callback: %s", e)
+    _ABANDONED.append(client)
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(client))
+
+
+def _short(name: str) -> str:
+    """Our port name for an input: 'in <their port>' without the client prefix, kept short for JACK."""
+    return ("in " + name.split(":", 1)[-1])[:60]

@@ -1,0 +1,120 @@
+"""MIDI clock follower: 24 ticks per quarter note in, BPM and beat phase out.
+
+The mapper feeds it the clock events it drains at each frame boundary; it drives the
+engine's :class:`livegen.clock.Tempo`. Tick stamps come from arrival times, which on a loaded
+machine (and with JACK's period-sized delivery) jitter by milliseconds, so BPM comes from a
+least-squares line through the last few beats of ticks rather than from single intervals.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from livegen.clock import Tempo
+
+PPQN = 24
+
+
+class ClockFollower:
+    """Turns MIDI clock/start/stop/continue/song-position events into Tempo updates."""
+
+    def __init__(self, tempo: Tempo, window: int = 96, lost_after: float = 0.5) -> None:
+        self.tempo = tempo
+        self.window = window
+        self.lost_after = lost_after
+        self._ticks: deque[tuple[int, float]] = deque(maxlen=window)
+        self._n = 0  # ticks seen (for measuring the rate, also while stopped)
+        # Song position (in ticks) of the last tick; the first tick after Start is 0. None until
+        # Start or a song position arrives: a free-running clock then continues the current beat,
+        # so a new follower (patch hot reload) does not make the beat jump.
+        self._pos: int | None = None
+        self.running = True  # a clock without Start (free-running) counts from its first tick
+        self.bpm: float | None = None
+        self.last_tick: float | None = None
+
+    @property
+    def present(self) -> bool:
+        return self.last_tick is not None
+
+    def tick(self, t: float) -> float | None:
+        """One clock tick at time ``t``; returns the BPM estimate (None until three ticks)."""
+        if self.last_tick is not None and t - self.last_tick > self.lost_after:
+            # A gap means the clock stopped or was unplugged: old ticks would bend the line.
+            self._ticks.clear()
+        self.last_tick = t
+        self._n += 1
+        self._ticks.append((self._n, t))
+        if self.running:
+            self._pos = round(self.tempo.beat(t) * PPQN) if self._pos is None else self._pos + 1
+        fit = self._fit()
+        if fit is None:
+            if self.running and self._pos is not None:
+                self.tempo.sync(self._pos / PPQN, t)
+            return self.bpm
+        a, b = fit
+        self.bpm = 60.0 / (PPQN * b)
+        if self.running and self._pos is not None:
+            # The fitted time of this tick is steadier than its jittery arrival stamp.
+            self.tempo.sync(self._pos / PPQN, a + b * self._n, self.bpm)
+        else:
+            self.tempo.set_bpm(self.bpm, t)
+        return self.bpm
+
+    def _fit(self) -> tuple[float, float] | None:
+        pts = self._ticks
+        if len(pts) < 3:
+            return None
+        line = _line(pts)
+        if line is None:
+            return None
+        if len(pts) >= 2 * PPQN:
+            # A tempo change shows as the last beat disagreeing with the long fit: restart the
+            # window there instead of averaging the old tempo in for four beats. One beat, not
+            # less: over fewer ticks, a few ms of arrival jitter alone would exceed 3 %.
+            recent = _line(list(pts)[-PPQN:])
+            if recent is not None and abs(recent[1] - line[1]) > 0.03 * line[1]:
+                keep = list(pts)[-PPQN:]
+                pts.clear()
+                pts.extend(keep)
+                line = recent
+        return line if line[1] > 0 else None
+
+    def start(self) -> None:
+        self.running = True
+        self._pos = -1
+
+    def stop(self) -> None:
+        self.running = False
+
+    def resume(self) -> None:
+        self.running = True
+
+    def song_position(self, sixteenths: int) -> None:
+        # One MIDI beat (a sixteenth note) is 6 clocks; the next tick plays that position.
+        self._pos = int(sixteenths) * 6 - 1
+
+    def check(self, t: float) -> None:
+        """Forget the clock after ``lost_after`` seconds of silence; the Tempo then free-runs."""
+        if self.last_tick is not None and t - self.last_tick > self.lost_after:
+            self.last_tick = None
+            self._ticks.clear()
+
+
+def _line(pts: deque[tuple[int, float]] | list[tuple[int, float]]) -> tuple[float, float] | None:
+    """Least-squares t = a + b*n; offsets keep the sums well conditioned after hours of ticks."""
+    n0, t0 = pts[0]
+    m = len(pts)
+    sk = st = skk = skt = 0.0
+    for n, t in pts:
+        k = n - n0
+        u = t - t0
+        sk += k
+        st += u
+        skk += k * k
+        skt += k * u
+    den = m * skk - sk * sk
+    if den <= 0:
+        return None
+    b = (m * skt - sk * st) / den
+    a = (st - b * sk) / m
+    return t0 + a - b * n0, b
