@@ -49,6 +49,13 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def _check_size(field_name: str, text: str) -> None:
+    try:
+        parse_size(text)
+    except ValueError as e:
+        raise ConfigError(field_name, str(e)) from None
+
+
 @dataclass
 class OutputConfig:
     """[output]: what the window or render shows."""
@@ -60,10 +67,7 @@ class OutputConfig:
     hud: bool = True
 
     def __post_init__(self) -> None:
-        try:
-            parse_size(self.size)
-        except ValueError as e:
-            raise ConfigError("size", str(e)) from None
+        _check_size("size", self.size)
         if not 1 <= self.fps <= 240:
             raise ConfigError("fps", f"expected 1..240, got {self.fps}")
 
@@ -82,10 +86,7 @@ class CameraConfig:
     loop: bool = True
 
     def __post_init__(self) -> None:
-        try:
-            parse_size(self.size)
-        except ValueError as e:
-            raise ConfigError("size", str(e)) from None
+        _check_size("size", self.size)
 
 
 @dataclass

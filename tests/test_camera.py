@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import torch
 from videos import write_clip
+from waiting import wait_for
 
 from livegen.engine import Engine
 from livegen.patch import parse_patch
 from livegen.sources.camera import CameraSource, FileFrames
 from livegen.sources.feed import CameraFeed
-
-
-def wait_for(cond, timeout: float = 15.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_a_webcam_that_does_not_exist_shows_the_test_pattern_and_keeps_retrying():

@@ -12,6 +12,7 @@ import time
 import jack_fixture
 import mido
 import pytest
+from waiting import wait_for
 
 from livegen.clock import Tempo
 from livegen.control.bus import ControlBus
@@ -38,15 +39,6 @@ def registry() -> ParamRegistry:
         ParamSpec("fx.bend", default=0.0, min=-1.0, max=1.0),
     ])
 
-
-def wait_for(cond, timeout: float = 15.0) -> bool:
-    """Poll until cond() is true; the deadline only guards against hanging forever."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.01)
-    return cond()
 
 
 class Rig:

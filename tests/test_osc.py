@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pythonosc.osc_message_builder import OscMessageBuilder
+from waiting import wait_for
 
 from livegen.control.bus import ControlBus
 from livegen.control.mapping import AddressBook, Mapper
@@ -38,15 +39,6 @@ def registry() -> ParamRegistry:
         ParamSpec("fx.steps", kind="int", default=0, min=0, max=8),
     ])
 
-
-def wait_for(cond, timeout: float = 10.0) -> bool:
-    """Poll until cond() is true; a generous deadline only guards against hanging forever."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.005)
-    return cond()
 
 
 class Show:
