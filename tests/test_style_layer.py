@@ -1,0 +1,185 @@
+"""The style layer as the show uses it: any frame size, fader and weights, strength, stability,
+and a missing or broken model that never stops the show."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from livegen.nets.fastnet import FastStyleNet
+from livegen.nets.io import save_model
+from livegen.nets.style import PARAMS, StyleConfig, StyleLayer, build_net, run_net
+from livegen.nets.transformer_net import TransformerNet
+from livegen.params import ParameterStore, ParamRegistry
+
+
+def make_snap(**values):
+    store = ParameterStore(ParamRegistry(PARAMS))
+    for k, v in values.items():
+        store.set(k.replace("_", "."), v, immediate=True)
+    return store.snapshot(0.0)
+
+
+def tiny_fast(n_styles: int = 3) -> FastStyleNet:
+    torch.manual_seed(0)
+    net = FastStyleNet(n_styles, widths=(4, 6, 8), n_res=1)
+    # Distinct per-style affine rows so styles really differ.
+    with torch.no_grad():
+        for p in net.parameters():
+            if p.dim() == 2:
+                p.add_(torch.randn_like(p) * 0.5)
+    return net.eval()
+
+
+def save_tiny(tmp_path, net, name="tiny") -> str:
+    path = tmp_path / f"{name}.safetensors"
+    styles = [{"key": k, "title": k, "licence": "test"} for k in ("a", "b", "c")[: net.n_styles]]
+    save_model(path, net.state_dict(), {"architecture": net.architecture(), "styles": styles})
+    return str(path)
+
+
+@pytest.mark.parametrize("make", [tiny_fast, lambda: TransformerNet(2).eval()], ids=["fast", "transformer"])
+@pytest.mark.parametrize("scale", [1.0, 0.5])
+def test_both_nets_return_a_frame_of_the_input_size_at_odd_sizes(make, scale):
+    """A 250x333 camera frame comes back 250x333, whatever the net's internal multiple."""
+    net = make()
+    frame = torch.rand(1, 3, 250, 333)
+    w = torch.zeros(1, net.n_styles)
+    w[0, 0] = 1
+    with torch.no_grad():
+        out = run_net(net, frame, w, scale=scale)
+    assert out.shape == frame.shape
+    assert 0.0 <= float(out.min()) and float(out.max()) <= 1.0
+
+
+def test_the_layer_handles_odd_frames_with_the_transformer_too(tmp_path):
+    torch.manual_seed(0)
+    path = save_tiny(tmp_path, TransformerNet(1).eval(), "tn")
+    layer = StyleLayer(StyleConfig(model=path), torch.device("cpu"))
+    assert layer.available, layer.status
+    frame = torch.rand(1, 3, 251, 333)
+    assert layer(make_snap(style_scale=1.0), frame).shape == frame.shape
+
+
+def test_fader_ends_equal_the_pure_styles(tmp_path):
+    """style.mix 0 is style.a exactly, 1 is style.b exactly; halfway is neither."""
+    net = tiny_fast()
+    layer = StyleLayer(StyleConfig(model=save_tiny(tmp_path, net)), torch.device("cpu"))
+    frame = torch.rand(1, 3, 64, 80)
+    pure = []
+    for k in range(3):
+        w = torch.zeros(1, 3)
+        w[0, k] = 1
+        with torch.no_grad():
+            pure.append(run_net(net, frame, w, scale=0.5))
+    snap0 = make_snap(style_mix=0.0, style_a=1, style_b=3, style_stabilize=0.0)
+    snap1 = make_snap(style_mix=1.0, style_a=1, style_b=3, style_stabilize=0.0)
+    half = make_snap(style_mix=0.5, style_a=1, style_b=3, style_stabilize=0.0)
+    assert torch.equal(layer(snap0, frame), pure[0])
+    assert torch.equal(layer(snap1, frame), pure[2])
+    mid = layer(half, frame)
+    assert not torch.allclose(mid, pure[0], atol=1e-3) and not torch.allclose(mid, pure[2], atol=1e-3)
+
+
+def test_weights_mode_picks_and_blends_styles(tmp_path):
+    net = tiny_fast()
+    layer = StyleLayer(StyleConfig(model=save_tiny(tmp_path, net)), torch.device("cpu"))
+    frame = torch.rand(1, 3, 48, 64)
+    w = torch.tensor([[0.0, 1.0, 0.0]])
+    with torch.no_grad():
+        second = run_net(net, frame, w, scale=0.5)
+    only2 = make_snap(style_mode="weights", style_w1=0.0, style_w2=0.7, style_stabilize=0.0)
+    assert torch.equal(layer(only2, frame), second)
+    none = make_snap(style_mode="weights", style_w1=0.0, style_stabilize=0.0)
+    with torch.no_grad():
+        first = run_net(net, frame, torch.tensor([[1.0, 0.0, 0.0]]), scale=0.5)
+    assert torch.equal(layer(none, frame), first), "all weights at zero falls back to style 1"
+
+
+def test_strength_zero_gives_the_input_and_half_is_between(tmp_path):
+    layer = StyleLayer(StyleConfig(model=save_tiny(tmp_path, tiny_fast())), torch.device("cpu"))
+    frame = torch.rand(1, 3, 50, 70)
+    assert torch.equal(layer(make_snap(style_strength=0.0), frame), frame)
+    full = layer(make_snap(style_strength=1.0, style_stabilize=0.0), frame)
+    half = layer(make_snap(style_strength=0.5, style_stabilize=0.0), frame)
+    assert torch.allclose(half, 0.5 * frame + 0.5 * full, atol=1e-6)
+
+
+def test_the_layer_is_deterministic_on_cpu(tmp_path):
+    path = save_tiny(tmp_path, tiny_fast())
+    frame = torch.rand(1, 3, 60, 90)
+    a = StyleLayer(StyleConfig(model=path), torch.device("cpu"))(make_snap(), frame)
+    b = StyleLayer(StyleConfig(model=path), torch.device("cpu"))(make_snap(), frame)
+    assert torch.equal(a, b)
+
+
+def test_stabilize_keeps_the_rest_of_the_picture_still_when_something_enters(tmp_path):
+    """A bright object entering one corner shifts every instance-norm statistic, so without
+    smoothing the whole picture changes; with stabilize the untouched part stays calmer."""
+    path = save_tiny(tmp_path, tiny_fast())
+    torch.manual_seed(1)
+    f1 = torch.rand(1, 3, 64, 64) * 0.5
+    f2 = f1.clone()
+    f2[:, :, :24, :24] = 1.0
+    steady = StyleLayer(StyleConfig(model=path), torch.device("cpu"))
+    smooth = StyleLayer(StyleConfig(model=path), torch.device("cpu"))
+    off, on = make_snap(style_stabilize=0.0, style_scale=1.0), make_snap(style_stabilize=0.9, style_scale=1.0)
+    a1, b1 = steady(off, f1), smooth(on, f1)
+    assert torch.allclose(a1, b1, atol=1e-5), "the first frame has no history to smooth with"
+    a2, b2 = steady(off, f2), smooth(on, f2)
+    rest = (slice(None), slice(None), slice(40, None), slice(40, None))
+    assert (b2 - b1)[rest].abs().mean() < (a2 - a1)[rest].abs().mean()
+
+
+def test_no_model_passes_frames_through_and_says_so():
+    layer = StyleLayer(StyleConfig(model=""), torch.device("cpu"))
+    frame = torch.rand(1, 3, 20, 30)
+    assert not layer.available and "no model" in layer.status
+    assert layer(make_snap(), frame) is frame
+
+
+def test_missing_and_corrupt_models_never_raise(tmp_path, caplog):
+    missing = StyleLayer(StyleConfig(model=str(tmp_path / "nope.safetensors")), torch.device("cpu"))
+    assert not missing.available and "passing through" in missing.status
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x00garbage" * 10)
+    (tmp_path / "bad.json").write_text(json.dumps({"architecture": {"kind": "fast-cin", "n_styles": 3}}))
+    corrupt = StyleLayer(StyleConfig(model=str(bad)), torch.device("cpu"))
+    assert not corrupt.available
+    frame = torch.rand(1, 3, 20, 30)
+    assert corrupt(make_snap(), frame) is frame
+    # Weights that do not fit the architecture the manifest claims.
+    path = save_tiny(tmp_path, tiny_fast(), "wrong")
+    (tmp_path / "wrong.json").write_text(json.dumps({"architecture": {"kind": "fast-cin", "n_styles": 3,
+                                                                      "widths": [8, 8, 8], "n_res": 1}}))
+    wrong = StyleLayer(StyleConfig(model=path), torch.device("cpu"))
+    assert not wrong.available and "unusable" in wrong.status
+    assert any("wrong.safetensors" in r.getMessage() for r in caplog.records)
+
+
+def test_unknown_architecture_is_a_model_error():
+    from livegen.nets.io import ModelError
+
+    with pytest.raises(ModelError):
+        build_net({"kind": "diffusion"})
+
+
+def test_params_are_all_style_params_with_the_kept_names():
+    names = {p.name for p in PARAMS}
+    assert {"style.mix", "style.strength", "style.scale", "style.stabilize", "style.mode", "style.w1"} <= names
+    assert all(n.startswith("style.") for n in names)
+
+
+def test_a_repeated_camera_frame_is_not_styled_twice_but_a_changed_one_is(tmp_path):
+    """The display repaints faster than the camera: the same frame and settings reuse the picture."""
+    layer = StyleLayer(StyleConfig(model=save_tiny(tmp_path, tiny_fast())), torch.device("cpu"))
+    frame = torch.rand(1, 3, 40, 56)
+    snap = make_snap(style_stabilize=0.0)
+    first = layer(snap, frame)
+    assert layer(snap, frame) is first
+    frame.mul_(0.5)  # the camera buffer was overwritten in place
+    again = layer(snap, frame)
+    assert again is not first and not torch.equal(again, first)
+    assert not torch.equal(layer(make_snap(style_stabilize=0.0, style_mix=1.0), frame), again)
