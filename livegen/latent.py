@@ -295,7 +295,7 @@ _DIRECTIONS: dict[tuple[str, float, int], torch.Tensor] = {}
 
 
 @torch.no_grad()
-def principal_directions(net: Any, k: int = N_DIRS, samples: int = 512, seed: int = 0) -> torch.Tensor:
+def principal_directions(net: Any, k: int = N_DIRS, samples: int = 256, seed: int = 0) -> torch.Tensor:
     """Latent directions along which the generated images vary most: (k, latent_dim), unit rows.
 
     Sample latents from the prior, describe each image by a small (16×16) thumbnail, take the top

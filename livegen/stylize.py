@@ -1,7 +1,7 @@
 """`livegen stylize`: stills and video files through a style model, offline; and the Gatys reference.
 
 Not part of the live frame loop, but it runs exactly the style layer's per-frame path
-(internal scale, guided upsampling, style weights, stabilisation) so an offline render looks
+(internal scale, upsampling, style weights, stabilisation) so an offline render looks
 like the show. ``--optimize`` runs the Gatys et al. optimisation instead: the image itself is
 optimised against the VGG16 content and Gram-matrix losses (slow; the quality reference).
 """
@@ -19,7 +19,7 @@ import torch
 
 from livegen.nets.cin import style_weights
 from livegen.nets.io import ModelError
-from livegen.nets.style import load_style_model, run_net
+from livegen.nets.style import DEFAULT_SCALE, load_style_model, run_net
 
 VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".mpg")
 FOURCC = {".avi": "MJPG", ".mp4": "mp4v", ".mov": "mp4v", ".mkv": "MJPG", ".m4v": "mp4v"}
@@ -58,20 +58,20 @@ def parse_style(spec: str, keys: list[str]) -> list[float]:
 class FrameStyler:
     """The style layer's per-frame operation, usable offline."""
 
-    def __init__(self, model: str | Path, style: str = "1", scale: float = 0.5, strength: float = 1.0,
-                 stabilize: float = 0.0, guided: bool = True) -> None:
+    def __init__(self, model: str | Path, style: str = "1", scale: float = DEFAULT_SCALE, strength: float = 1.0,
+                 stabilize: float = 0.0, upsample: str = "detail") -> None:
         self.net, self.manifest = load_style_model(model)
         n = getattr(self.net, "n_styles", 1)
         keys = [s.get("key", f"style{i + 1}") for i, s in enumerate(self.manifest.get("styles", []))]
         keys += [f"style{i + 1}" for i in range(len(keys), n)]
         self.keys = keys
         self.w = style_weights(n, weights=parse_style(style, keys))
-        self.scale, self.strength, self.guided = scale, strength, guided
+        self.scale, self.strength, self.upsample = scale, strength, upsample
         self.net.set_stabilize(stabilize)
 
     @torch.inference_mode()
     def __call__(self, frame: torch.Tensor) -> torch.Tensor:
-        out = run_net(self.net, frame, self.w, self.scale, self.guided)
+        out = run_net(self.net, frame, self.w, self.scale, self.upsample)
         return out if self.strength >= 1.0 else torch.lerp(frame, out, self.strength)
 
 
@@ -113,7 +113,7 @@ def stylize_video(styler: FrameStyler, src: Path, dst: Path, max_frames: int = 0
 
 
 def gatys(content: torch.Tensor, style: torch.Tensor, vgg, steps: int = 200, content_weight: float = 1.0,
-          style_weight: float = 6.0, tv_weight: float = 0.5, log=None) -> torch.Tensor:
+          style_weight: float = 1.5, tv_weight: float = 0.5, log=None) -> torch.Tensor:
     """Optimise the image itself (L-BFGS, starting from the content photo) for the same relative
     VGG16 losses the feed-forward nets are trained on."""
     from livegen.train.style import StyleLoss, tv_loss
@@ -146,16 +146,18 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--model", default="models/style3", help="style model (.safetensors; extension optional)")
     ap.add_argument("--style", default="1",
                     help="fast net: 1-based index, key, or weights like 1:0.5,3:0.5; --optimize: a style image")
-    ap.add_argument("--scale", type=float, default=0.5, help="internal resolution of the net (fraction)")
+    ap.add_argument("--scale", type=float, default=DEFAULT_SCALE, help="internal resolution of the net (fraction)")
     ap.add_argument("--strength", type=float, default=1.0)
     ap.add_argument("--stabilize", type=float, default=0.6, help="video: temporal smoothing of norm statistics")
-    ap.add_argument("--no-guided", action="store_true", help="bilinear instead of guided upsampling")
+    ap.add_argument("--upsample", choices=("detail", "guided", "bilinear"), default="detail",
+                    help="how the net's internal picture returns to full size")
     ap.add_argument("--max-frames", type=int, default=0)
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     ap.add_argument("--optimize", action="store_true", help="Gatys optimisation instead of the fast net")
     ap.add_argument("--size", type=int, default=384, help="--optimize: longer side of the result")
     ap.add_argument("--steps", type=int, default=200, help="--optimize: L-BFGS iterations")
-    ap.add_argument("--style-weight", type=float, default=6.0)
+    ap.add_argument("--style-weight", type=float, default=1.5,
+                    help="--optimize: style vs content weight (1.5: the weights the shipped nets were trained with)")
     ap.add_argument("--vgg", default=None, help="--optimize: converted VGG16 trunk")
     ap.add_argument("--no-progress", action="store_true")
     a = ap.parse_args(argv)
@@ -190,7 +192,7 @@ def main(argv: list[str]) -> int:
 
     model = paths.resolve(model)
     try:
-        styler = FrameStyler(model, a.style, a.scale, a.strength, a.stabilize, not a.no_guided)
+        styler = FrameStyler(model, a.style, a.scale, a.strength, a.stabilize, a.upsample)
     except (ModelError, ValueError) as e:
         print(f"stylize: {e}", file=sys.stderr)
         return 1

@@ -10,7 +10,7 @@ import torch
 
 from livegen.nets.fastnet import FastStyleNet
 from livegen.nets.io import save_model
-from livegen.nets.style import PARAMS, StyleConfig, StyleLayer, build_net, run_net
+from livegen.nets.style import DEFAULT_SCALE, PARAMS, StyleConfig, StyleLayer, build_net, run_net
 from livegen.nets.transformer_net import TransformerNet
 from livegen.params import ParameterStore, ParamRegistry
 
@@ -73,7 +73,7 @@ def test_fader_ends_equal_the_pure_styles(tmp_path):
         w = torch.zeros(1, 3)
         w[0, k] = 1
         with torch.no_grad():
-            pure.append(run_net(net, frame, w, scale=0.5))
+            pure.append(run_net(net, frame, w, scale=DEFAULT_SCALE))
     snap0 = make_snap(style_mix=0.0, style_a=1, style_b=3, style_stabilize=0.0)
     snap1 = make_snap(style_mix=1.0, style_a=1, style_b=3, style_stabilize=0.0)
     half = make_snap(style_mix=0.5, style_a=1, style_b=3, style_stabilize=0.0)
@@ -89,12 +89,12 @@ def test_weights_mode_picks_and_blends_styles(tmp_path):
     frame = torch.rand(1, 3, 48, 64)
     w = torch.tensor([[0.0, 1.0, 0.0]])
     with torch.no_grad():
-        second = run_net(net, frame, w, scale=0.5)
+        second = run_net(net, frame, w, scale=DEFAULT_SCALE)
     only2 = make_snap(style_mode="weights", style_w1=0.0, style_w2=0.7, style_stabilize=0.0)
     assert torch.equal(layer(only2, frame), second)
     none = make_snap(style_mode="weights", style_w1=0.0, style_stabilize=0.0)
     with torch.no_grad():
-        first = run_net(net, frame, torch.tensor([[1.0, 0.0, 0.0]]), scale=0.5)
+        first = run_net(net, frame, torch.tensor([[1.0, 0.0, 0.0]]), scale=DEFAULT_SCALE)
     assert torch.equal(layer(none, frame), first), "all weights at zero falls back to style 1"
 
 
@@ -183,3 +183,19 @@ def test_a_repeated_camera_frame_is_not_styled_twice_but_a_changed_one_is(tmp_pa
     again = layer(snap, frame)
     assert again is not first and not torch.equal(again, first)
     assert not torch.equal(layer(make_snap(style_stabilize=0.0, style_mix=1.0), frame), again)
+
+
+def test_every_upsampler_returns_the_frame_size_and_a_bad_name_is_a_patch_error():
+    from livegen.config import ConfigError
+
+    net = tiny_fast()
+    frame = torch.rand(1, 3, 121, 157)
+    w = torch.tensor([[0.0, 0.0, 1.0]])
+    outs = {}
+    for mode in ("detail", "guided", "bilinear"):
+        with torch.no_grad():
+            outs[mode] = run_net(net, frame, w, scale=0.5, upsample=mode)
+        assert outs[mode].shape == frame.shape
+    assert not torch.equal(outs["detail"], outs["bilinear"]), "detail transfer adds the frame's fine detail"
+    with pytest.raises(ConfigError, match="upsample"):
+        StyleConfig(upsample="lanczos")

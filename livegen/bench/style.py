@@ -26,12 +26,14 @@ import torch
 import torch.nn.functional as F
 
 from livegen.nets.io import ModelError
-from livegen.nets.style import build_net, load_style_model, run_net
+from livegen.nets.style import DEFAULT_SCALE, build_net, load_style_model, run_net
 from livegen.nets.vgg import gram, load_trunk
+from livegen.paths import ROOT
 from livegen.train.style import fit_side, list_images, read_rgb, square
 from livegen.train.style_data import DATA, VGG_CACHE
 
 CLIP = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
+LIVE = f"livegen (default: scale {DEFAULT_SCALE} + detail)"
 Styler = Callable[[torch.Tensor], torch.Tensor]  # (1,3,H,W) [0,1] -> same size
 
 
@@ -141,6 +143,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--photos", type=int, default=10, help="held-out photos for the quality table")
     ap.add_argument("--gatys-photos", type=int, default=1, help="photos per style for Gatys (0: skip)")
     ap.add_argument("--gatys-steps", type=int, default=60)
+    ap.add_argument("--cache", default=str(ROOT / "runs" / "bench_style_gatys.json"),
+                    help="cache of Gatys figures (they do not depend on the nets); '' to disable")
     ap.add_argument("--no-peer", action="store_true")
     ap.add_argument("--clip", default=str(CLIP), help="video for the flicker figure")
     ap.add_argument("--frames", type=int, default=40)
@@ -194,13 +198,17 @@ def quality(a, net, tnet, peer, style_paths, keys) -> dict:
     vgg = load_trunk(a.vgg)
     styles = [fit_side(read_rgb(p), 256) for p in style_paths]
     ev = Evaluator(vgg, styles)
-    photos = [square(read_rgb(p), 256) for p in list_images(a.heldout)[: a.photos]]
+    photo_paths = list_images(a.heldout)[: a.photos]
+    photo_names = [p.name for p in photo_paths]
+    photos = [square(read_rgb(p), 256) for p in photo_paths]
+    cache = json.loads(Path(a.cache).read_text()) if a.cache and Path(a.cache).exists() else {}
     rows: dict[str, list[tuple[float, float]]] = {}
     gat: dict[str, list[tuple[float, float]]] = {}
     for k, sp in enumerate(style_paths):
         methods: dict[str, Styler] = {
             "livegen (scale 1)": net_styler(net, k, 1.0),
-            "livegen (scale 0.5 + guided)": net_styler(net, k, 0.5),
+            LIVE: net_styler(net, k, DEFAULT_SCALE),
+            "livegen (scale 0.5 + detail)": net_styler(net, k, 0.5),
         }
         if tnet is not None:
             methods["TransformerNet"] = net_styler(tnet, k, 1.0)
@@ -212,8 +220,16 @@ def quality(a, net, tnet, peer, style_paths, keys) -> dict:
                 if i < a.gatys_photos:
                     gat.setdefault(name, []).append(rows[name][-1])
             if i < a.gatys_photos and a.gatys_steps > 0:
-                y = gatys(x, styles[k], vgg, a.gatys_steps)
-                gat.setdefault("Gatys optimisation", []).append(ev(y, x, k))
+                # Gatys does not depend on the nets under test: its figures are cached by photo,
+                # style and iterations so re-running the table after more training is quick.
+                ckey = f"{photo_names[i]}|{Path(sp).name}|{a.gatys_steps}|sw1.5"
+                if ckey not in cache:
+                    y = gatys(x, styles[k], vgg, a.gatys_steps)
+                    cache[ckey] = list(ev(y, x, k))
+                    if a.cache:
+                        Path(a.cache).parent.mkdir(parents=True, exist_ok=True)
+                        Path(a.cache).write_text(json.dumps(cache, indent=1) + "\n")
+                gat.setdefault("Gatys optimisation", []).append(tuple(cache[ckey]))
     out = {}
     print(f"\nQuality on {len(photos)} held-out photos x {len(style_paths)} styles ({', '.join(keys)}), 256x256, "
           "VGG16 relative losses (lower is better; the two pull against each other)")
@@ -234,13 +250,14 @@ def quality(a, net, tnet, peer, style_paths, keys) -> dict:
 def speed(a, net, tnet, peer, style_paths) -> dict:
     tref = tnet if tnet is not None else build_net({"kind": "transformer", "n_styles": 1}).eval()
     methods: dict[str, tuple[Styler, bool]] = {
-        "livegen (scale 0.5 + guided)": (net_styler(net, 0, 0.5), True),
+        LIVE: (net_styler(net, 0, DEFAULT_SCALE), True),
+        "livegen (scale 0.5 + detail)": (net_styler(net, 0, 0.5), True),
         "livegen (scale 1)": (net_styler(net, 0, 1.0), True),
         "TransformerNet": (net_styler(tref, 0, 1.0), False),
     }
     if a.compile:
         cnet = torch.compile(net, dynamic=False)  # attribute access falls through to the net
-        methods["livegen (scale 0.5 + guided) compiled"] = (net_styler(cnet, 0, 0.5), True)
+        methods[LIVE + " compiled"] = (net_styler(cnet, 0, DEFAULT_SCALE), True)
     if peer is not None:
         methods["Magenta peer (ONNX)"] = (peer.styler(style_paths[0]), True)
     out = {}
@@ -260,7 +277,7 @@ def speed(a, net, tnet, peer, style_paths) -> dict:
               f"{res['640x480 cpu']:12.1f} {1000 / res['640x480']:12.1f}")
     out["load_average"] = round(load, 2)
     base = out["TransformerNet"]["640x480"]
-    live = out["livegen (scale 0.5 + guided)"]["640x480"]
+    live = out[LIVE]["640x480"]
     print(f"  livegen (default) is {base / live:.1f}x faster than TransformerNet at 640x480")
     out["speedup_vs_transformer_640x480"] = round(base / live, 2)
     return out
@@ -269,9 +286,9 @@ def speed(a, net, tnet, peer, style_paths) -> dict:
 def flicker_table(a, net, tnet, peer, style_paths) -> dict:
     frames = read_clip(Path(a.clip), a.frames)
     methods: dict[str, Styler] = {
-        "livegen, stabilize 0": net_styler(net, 0, 0.5, 0.0),
-        "livegen, stabilize 0.6 (default)": net_styler(net, 0, 0.5, 0.6),
-        "livegen, stabilize 0.9": net_styler(net, 0, 0.5, 0.9),
+        "livegen, stabilize 0": net_styler(net, 0, DEFAULT_SCALE, 0.0),
+        "livegen, stabilize 0.6 (default)": net_styler(net, 0, DEFAULT_SCALE, 0.6),
+        "livegen, stabilize 0.9": net_styler(net, 0, DEFAULT_SCALE, 0.9),
     }
     if tnet is not None:
         methods["TransformerNet"] = net_styler(tnet, 0, 1.0)

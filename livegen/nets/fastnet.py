@@ -1,8 +1,12 @@
 """livegen's real-time multi-style network and the edge-aware upsampler that follows it.
 
 In the frame loop the style layer shrinks the camera frame to an internal scale, runs
-:class:`FastStyleNet` there, and brings the result back to full size with a fast guided filter
-(:func:`guided_upsample`) that borrows the edges of the full-size camera frame.
+:class:`FastStyleNet` there, and brings the result back to full size with
+:func:`detail_upsample`, which adds the full-size camera frame's fine detail (the part the
+internal scale lost) to the upsampled style picture. A fast guided filter
+(:func:`guided_upsample`) is the alternative; measured on held-out photos it lost the style's
+strokes (VGG style loss 2.8 vs 1.5 for detail transfer and 1.9 for plain bilinear, content
+0.88 vs 0.75 vs 0.99; 256x256 output from 128x128 internal), so detail transfer is the default.
 
 Why this shape (measured on the 2-core CPU, 320x240 internal input, see `livegen bench style`):
 - The first conv already has stride 2, and the residual blocks run at 1/8 resolution. The
@@ -103,6 +107,18 @@ def _box(x: torch.Tensor, r: int) -> torch.Tensor:
     k = 2 * r + 1
     x = F.avg_pool2d(x, (1, k), stride=1, padding=(0, r), count_include_pad=False)
     return F.avg_pool2d(x, (k, 1), stride=1, padding=(r, 0), count_include_pad=False)
+
+
+def detail_upsample(lo_in: torch.Tensor, lo_out: torch.Tensor, hi_in: torch.Tensor,
+                    amount: float = 1.0) -> torch.Tensor:
+    """Bilinear upsampling of the style picture plus the camera's own detail above the internal
+    resolution: ``up(lo_out) + amount * (lum(hi_in) - up(lum(lo_in)))``. Keeps every stroke the
+    net drew and puts the sharp edges of the full-size frame back on top (~6 ms at 640x480)."""
+    size = hi_in.shape[-2:]
+    up = F.interpolate(lo_out, size=size, mode="bilinear", align_corners=False)
+    g_lo = F.interpolate(lo_in.mean(dim=1, keepdim=True), size=size, mode="bilinear", align_corners=False)
+    detail = hi_in.mean(dim=1, keepdim=True) - g_lo
+    return up.add_(detail, alpha=amount).clamp_(0.0, 1.0)
 
 
 def guided_upsample(lo_in: torch.Tensor, lo_out: torch.Tensor, hi_in: torch.Tensor,
