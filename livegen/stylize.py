@@ -19,7 +19,7 @@ import torch
 
 from livegen.nets.cin import style_weights
 from livegen.nets.io import ModelError
-from livegen.nets.style import DEFAULT_SCALE, load_style_model, run_net
+from livegen.nets.style import DEFAULT_SCALE, OutputSmoother, load_style_model, run_net
 
 VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".mpg")
 FOURCC = {".avi": "MJPG", ".mp4": "mp4v", ".mov": "mp4v", ".mkv": "MJPG", ".m4v": "mp4v"}
@@ -67,11 +67,13 @@ class FrameStyler:
         self.keys = keys
         self.w = style_weights(n, weights=parse_style(style, keys))
         self.scale, self.strength, self.upsample = scale, strength, upsample
+        self.stabilize = stabilize
+        self.smoother = OutputSmoother()
         self.net.set_stabilize(stabilize)
 
     @torch.inference_mode()
     def __call__(self, frame: torch.Tensor) -> torch.Tensor:
-        out = run_net(self.net, frame, self.w, self.scale, self.upsample)
+        out = self.smoother(frame, run_net(self.net, frame, self.w, self.scale, self.upsample), self.stabilize)
         return out if self.strength >= 1.0 else torch.lerp(frame, out, self.strength)
 
 
@@ -209,6 +211,7 @@ def main(argv: list[str]) -> int:
         print(f"stylize: {a.input}: not a readable image", file=sys.stderr)
         return 1
     styler.net.set_stabilize(0.0)  # a still has no previous frame
+    styler.stabilize = 0.0
     a.out.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(a.out), to_bgr(styler(to_tensor(bgr)))):
         print(f"stylize: cannot write {a.out}", file=sys.stderr)

@@ -132,3 +132,16 @@ def test_vae_fitted_prior_maps_unit_latents_onto_the_training_codes():
         assert torch.allclose(vae.generate(whitened), direct, atol=1e-5)
         vae.reset_prior()
         assert torch.allclose(vae.encode(images), mu)
+
+
+def test_half_precision_file_is_half_the_size_and_plays_the_same_picture(tmp_path):
+    torch.manual_seed(1)
+    net = VAE(8, 8, 64).eval()
+    full = save_generator(tmp_path / "full", net, {"name": "full"})
+    half = save_generator(tmp_path / "half", net, {"name": "half"}, half=True)
+    assert half.stat().st_size < 0.6 * full.stat().st_size
+    loaded, manifest = load_generator(half)
+    assert manifest["weights_dtype"] == "float16" and loaded.prior_chol.dtype == torch.float32
+    z = torch.randn(2, 8)
+    with torch.no_grad():
+        assert (loaded.generate(z) - net.generate(z)).abs().max() < 0.02

@@ -199,3 +199,23 @@ def test_every_upsampler_returns_the_frame_size_and_a_bad_name_is_a_patch_error(
     assert not torch.equal(outs["detail"], outs["bilinear"]), "detail transfer adds the frame's fine detail"
     with pytest.raises(ConfigError, match="upsample"):
         StyleConfig(upsample="lanczos")
+
+
+def test_stabilize_holds_still_regions_but_follows_motion_at_once():
+    """Output smoothing: a pixel whose camera value stayed put keeps most of its old look; a
+    pixel where something moved takes the new picture immediately (no ghost)."""
+    from livegen.nets.style import OutputSmoother
+
+    sm = OutputSmoother()
+    frame1 = torch.full((1, 3, 4, 8), 0.5)
+    frame2 = frame1.clone()
+    frame2[..., 4:] = 1.0  # the right half changed clearly
+    out1 = torch.zeros(1, 3, 4, 8)
+    out2 = torch.ones(1, 3, 4, 8)  # the net's new picture differs everywhere
+    sm(frame1, out1, 0.6)
+    res = sm(frame2, out2, 0.6)
+    assert torch.allclose(res[..., :4], torch.full_like(res[..., :4], 0.4))  # 1 - 0.6 of the way
+    assert torch.equal(res[..., 4:], out2[..., 4:])
+    off = OutputSmoother()
+    off(frame1, out1, 0.0)
+    assert torch.equal(off(frame2, out2, 0.0), out2)

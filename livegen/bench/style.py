@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from livegen.nets.io import ModelError
-from livegen.nets.style import DEFAULT_SCALE, build_net, load_style_model, run_net
+from livegen.nets.style import DEFAULT_SCALE, OutputSmoother, build_net, load_style_model, run_net
 from livegen.nets.vgg import gram, load_trunk
 from livegen.paths import ROOT
 from livegen.train.style import fit_side, list_images, read_rgb, square
@@ -60,12 +60,14 @@ class Evaluator:
 
 
 def net_styler(net, k: int, scale: float, stabilize: float = 0.0) -> Styler:
+    """The style layer's per-frame path (stabilisation included) for one pure style."""
     w = one_hot(net.n_styles, k)
+    smoother = OutputSmoother()
 
     def run(x: torch.Tensor) -> torch.Tensor:
         with torch.inference_mode():
             net.set_stabilize(stabilize)
-            return run_net(net, x, w, scale)
+            return smoother(x, run_net(net, x, w, scale), stabilize)
 
     return run
 
@@ -264,7 +266,7 @@ def speed(a, net, tnet, peer, style_paths) -> dict:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"\nSpeed, ms/frame at the output size: wall (median) and CPU time of this process "
           f"(load average {load:.1f} on {os.cpu_count()} cores)")
-    print(f"  {'method':40s} {'256² wall':>10s} {'256² cpu':>9s} {'640x480 wall':>13s} {'640x480 cpu':>12s} "
+    print(f"  {'method':46s} {'256² wall':>10s} {'256² cpu':>9s} {'640x480 wall':>13s} {'640x480 cpu':>12s} "
           f"{'fps@640x480':>12s}")
     for name, (fn, fast) in methods.items():
         res = {}
@@ -273,7 +275,7 @@ def speed(a, net, tnet, peer, style_paths) -> dict:
             wall, cpu = ms_per_frame(fn, torch.rand(1, 3, h, w), reps)
             res[label], res[label + " cpu"] = round(wall, 1), round(cpu, 1)
         out[name] = res
-        print(f"  {name:40s} {res['256x256']:10.1f} {res['256x256 cpu']:9.1f} {res['640x480']:13.1f} "
+        print(f"  {name:46s} {res['256x256']:10.1f} {res['256x256 cpu']:9.1f} {res['640x480']:13.1f} "
               f"{res['640x480 cpu']:12.1f} {1000 / res['640x480']:12.1f}")
     out["load_average"] = round(load, 2)
     base = out["TransformerNet"]["640x480"]

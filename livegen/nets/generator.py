@@ -210,9 +210,13 @@ def build(arch: dict[str, Any]) -> Generator:
     raise ValueError(f"unknown generator kind {kind!r} (expected dcgan or vae)")
 
 
-def save_generator(path: str | Path, net: Generator, manifest: dict[str, Any]) -> Path:
-    manifest = dict(manifest, architecture=net.architecture())
-    return save_model(path, net.state_dict(), manifest)
+def save_generator(path: str | Path, net: Generator, manifest: dict[str, Any], half: bool = False) -> Path:
+    """Weights + manifest; ``half`` stores float tensors as float16 (half the file; loaded back as float32)."""
+    sd = net.state_dict()
+    if half:
+        sd = {k: v.half() if v.is_floating_point() else v for k, v in sd.items()}
+    manifest = dict(manifest, architecture=net.architecture(), weights_dtype="float16" if half else "float32")
+    return save_model(path, sd, manifest)
 
 
 def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tuple[Generator, dict[str, Any]]:

@@ -4,9 +4,10 @@ Each frame: read the ``style.*`` parameters from the snapshot, turn them into a 
 the model's styles (two-style fader or per-style weights), shrink the frame to the internal
 scale, run the net there, bring the result back to full size (bilinear plus the camera
 frame's own fine detail, see nets/fastnet.py), then blend with the unstyled frame by
-``style.strength``. ``style.stabilize`` smooths the instance-norm statistics over time (less
-flicker). A missing or broken model never stops the show: the layer passes frames through and
-says why in its ``status`` line.
+``style.strength``. ``style.stabilize`` smooths the instance-norm statistics over time and
+holds still parts of the picture still (motion-gated smoothing of the output): less flicker.
+A missing or broken model never stops the show: the layer passes frames through and says why
+in its ``status`` line.
 
 INTERFACE (kept stable for engine.py/pipeline.py): ``PARAMS``, ``StyleConfig`` (patch
 section ``[style]``) and ``StyleLayer`` with ``status``, ``available`` and
@@ -45,7 +46,7 @@ PARAMS: list[ParamSpec] = [
     ParamSpec("style.scale", default=DEFAULT_SCALE, min=0.125, max=1.0, smoothing=0.0,
               description="internal resolution of the style net, as a fraction of the frame size"),
     ParamSpec("style.stabilize", default=0.6, min=0.0, max=0.95, smoothing=0.0,
-              description="temporal smoothing of the net's normalisation statistics (less flicker)"),
+              description="less flicker: smooths the net's normalisation statistics and still parts of the picture"),
     ParamSpec("style.mode", kind="enum", default="fader", choices=("fader", "weights"), min=None, max=None,
               description="fader: style.mix between style.a and style.b; weights: style.w1..w4"),
     ParamSpec("style.a", kind="int", default=1, min=1, max=16, description="style at the fader's 0 end (1-based)"),
@@ -132,6 +133,33 @@ def run_net(net: torch.nn.Module, frame: torch.Tensor, w: torch.Tensor, scale: f
     return F.interpolate(out, size=(h, wd), mode="bilinear", align_corners=False).clamp_(0.0, 1.0)
 
 
+class OutputSmoother:
+    """Motion-gated temporal smoothing of the styled picture (``style.stabilize``).
+
+    Where the camera picture did not change, the styled picture should not either; but a style
+    net amplifies sensor noise and small shifts into visible shimmer. Each pixel moves from the
+    previous output toward the new one by ``alpha``: 1 where the camera changed clearly (so
+    motion never leaves ghosts), down to ``1 - amount`` where it stayed still.
+    """
+
+    CHANGE = 0.08  # mean |delta| over RGB in [0,1] counted as a clear change
+
+    def __init__(self) -> None:
+        self.prev_in: torch.Tensor | None = None
+        self.prev_out: torch.Tensor | None = None
+
+    def reset(self) -> None:
+        self.prev_in = self.prev_out = None
+
+    def __call__(self, frame: torch.Tensor, out: torch.Tensor, amount: float) -> torch.Tensor:
+        if amount > 0.0 and self.prev_out is not None and self.prev_out.shape == out.shape:
+            change = (frame - self.prev_in).abs().mean(dim=1, keepdim=True)
+            alpha = (change / self.CHANGE).clamp_(min=1.0 - amount, max=1.0)
+            out = torch.lerp(self.prev_out, out, alpha)
+        self.prev_in, self.prev_out = frame, out
+        return out
+
+
 def weights_from_snapshot(snap: Mapping[str, Any], n_styles: int) -> list[float]:
     """The per-style weight list the parameters ask for (not yet normalised)."""
     out = [0.0] * n_styles
@@ -163,13 +191,15 @@ class StyleLayer(torch.nn.Module):
         self.styles: list[str] = []
         self._w_cache: tuple[tuple[float, ...], torch.Tensor] | None = None
         self._last: tuple[torch.Tensor, tuple, torch.Tensor] | None = None
+        self.smoother = OutputSmoother()
         if not cfg.enabled:
             self.status = "style: off"
             return
         if not cfg.model:
             self.status = "style: no model configured"
             return
-        path = paths.resolve(cfg.model, base)
+        model = cfg.model if cfg.model.endswith(".safetensors") else cfg.model + ".safetensors"
+        path = paths.resolve(model, base)
         try:
             net, manifest = load_style_model(path, self.device)
         except ModelError as e:
@@ -201,17 +231,18 @@ class StyleLayer(torch.nn.Module):
         strength = min(max(float(snap.get("style.strength", 1.0)), 0.0), 1.0)
         if strength <= 0.0:
             return frame
-        self.net.set_stabilize(min(max(float(snap.get("style.stabilize", 0.0)), 0.0), 0.95))
+        stabilize = min(max(float(snap.get("style.stabilize", 0.0)), 0.0), 0.95)
+        self.net.set_stabilize(stabilize)
         scale = float(snap.get("style.scale", DEFAULT_SCALE))
         w = self._weights(snap)
         # The display may repaint faster than the camera delivers: the same frame tensor with the
         # same settings gives the same picture, so it is not styled twice.
         # Holding the frame itself (not its address) makes the identity test safe.
-        key = (frame._version, self._w_cache[0] if self._w_cache else None, scale, strength)
+        key = (frame._version, self._w_cache[0] if self._w_cache else None, scale, strength, stabilize)
         if self._last is not None and self._last[0] is frame and self._last[1] == key:
             return self._last[2]
         x = frame.clamp(0.0, 1.0)
-        out = run_net(self._runner, x, w, scale, self.cfg.upsample)
+        out = self.smoother(x, run_net(self._runner, x, w, scale, self.cfg.upsample), stabilize)
         if strength < 1.0:
             out = torch.lerp(x, out, strength)
         self._last = (frame, key, out)

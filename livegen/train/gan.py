@@ -202,6 +202,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--steps", type=int, default=20000, help="stop after this many generator steps")
     ap.add_argument("--minutes", type=float, default=0, help="also stop after this much training time (0: no limit)")
     ap.add_argument("--sample-every", type=int, default=250)
+    ap.add_argument("--half", action="store_true", help="store the exported weights as float16 (half the file size)")
     ap.add_argument("--log-every", type=int, default=25, help="metrics.jsonl row every N steps")
     ap.add_argument("--ckpt-minutes", type=float, default=3.0)
     ap.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint.safetensors")
@@ -233,7 +234,7 @@ def main(argv: list[str]) -> int:
                                  "wall_time_s": round(tr.wall, 1),
                                  "device": str(device), "threads": a.threads, **tr.hparams},
                     "dataset": {"path": a.data, **info}, "licence": info.get("licence", "unknown")}
-        save_generator(a.out, g, manifest)
+        save_generator(a.out, g, manifest, half=a.half)
         log.info("step %d: checkpoint %s, exported %s", tr.step, ckpt, a.out)
 
     every = Every(a.ckpt_minutes * 60)

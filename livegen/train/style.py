@@ -395,7 +395,8 @@ def main(argv: list[str]) -> int:
             return 1
     if not a.export_only:
         trainer.run(progress=not a.no_progress)
-    path = trainer.export(argv)
+    # The manifest records the command that trains the model, not the one that exported it.
+    path = trainer.export([x for x in argv if x != "--export-only"])
     print(f"train style: {trainer.step} steps, {trainer.elapsed / 60:.1f} min -> {path}")
     return 0
 
