@@ -13,6 +13,9 @@ from videos import write_clip
 
 def livegen(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
     env = dict(os.environ, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")
+    # One torch thread: CI has 2 cores and this process shares them with pytest.
+    if args and args[0] in ("run", "render"):
+        args = (*args, "--threads", "1")
     return subprocess.run([sys.executable, "-m", "livegen.cli", *args], capture_output=True, text=True,
                           timeout=timeout, env=env)
 
