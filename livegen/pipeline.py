@@ -72,7 +72,9 @@ class Pipeline:
         self.size = size  # (H, W)
         self.style = StyleLayer(style, device, base=base) if style.enabled else None
         self.generator = GeneratorLayer(generator, device, seed=seed, base=base) if generator.enabled else None
-        self.generator_through_style = generator.through_style
+        # The style layer keeps per-stream stabilisation state, so the generated stream gets its own.
+        self.style_for_generator = (StyleLayer(style, device, base=base)
+                                    if style.enabled and generator.enabled and generator.through_style else None)
         self.timer = StageTimer()
         self._camera_seq = -1
         self._camera: torch.Tensor | None = None
@@ -102,8 +104,8 @@ class Pipeline:
         timer.lap("style", self.device)
         generated = self.generator(snap, cam, self.size) if self.generator is not None else None
         timer.lap("generator", self.device)
-        if generated is not None and self.generator_through_style and self.style is not None:
-            generated = self.style(snap, generated)
+        if generated is not None and self.style_for_generator is not None:
+            generated = self.style_for_generator(snap, generated)
             timer.lap("style (generator)", self.device)
         out = master(snap, compose(snap, styled, generated))
         timer.lap("compose", self.device)

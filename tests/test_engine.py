@@ -91,3 +91,30 @@ def test_weeks_of_distinct_bad_addresses_do_not_grow_the_error_table_without_end
     e.tick(0.0)
     assert e.errors.total == 2500
     assert len(e.errors.counts) <= 1000
+
+
+def test_the_shipped_default_patch_renders_every_layer_without_a_reported_problem():
+    """Style net, GAN and compositing together, as the engine runs them (inference mode)."""
+    from livegen.patch import load_patch
+    from livegen.paths import DEFAULT_PATCH
+
+    e = Engine(load_patch(DEFAULT_PATCH), torch.device("cpu"), (96, 72), camera=lambda t: (None, 0))
+    assert e.pipeline.style.available and e.pipeline.generator.available, e.pipeline.status()
+    frames = [e.tick(i / 10) for i in range(4)]
+    assert e.errors.total == 0, e.errors.last
+    assert all(f.shape == (1, 3, 72, 96) for f in frames)
+    assert not torch.equal(frames[0], frames[-1])
+
+
+def test_the_generated_image_can_be_routed_through_the_style_net():
+    from livegen.patch import parse_patch as parse
+
+    text = ('[style]\nmodel = "models/style3.safetensors"\n[generator]\nmodel = "models/gan64.safetensors"\n'
+            '[params]\n"compose.mode" = "mix"\n"compose.amount" = 1.0\n')
+    plain = Engine(parse(text), torch.device("cpu"), (64, 48), camera=lambda t: (None, 0))
+    routed_text = text.replace('[generator]\n', '[generator]\nthrough_style = true\n')
+    routed = Engine(parse(routed_text), torch.device("cpu"), (64, 48), camera=lambda t: (None, 0))
+    assert routed.pipeline.style_for_generator is not None and plain.pipeline.style_for_generator is None
+    a, b = plain.tick(0.0), routed.tick(0.0)
+    assert routed.errors.total == 0, routed.errors.last
+    assert not torch.equal(a, b), "the generator layer (on top, mix 1.0) now shows the styled image"
