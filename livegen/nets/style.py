@@ -237,10 +237,11 @@ class StyleLayer(torch.nn.Module):
         w = self._weights(snap)
         # The display may repaint faster than the camera delivers: the same frame tensor with the
         # same settings gives the same picture, so it is not styled twice.
-        # Holding the frame itself (not its address) makes the identity test safe; the pipeline
-        # never writes into a camera tensor it has handed out (and inference tensors, which the
-        # engine's frames are, have no version counter to check).
-        key = (self._w_cache[0] if self._w_cache else None, scale, strength, stabilize)
+        # Holding the frame itself (not its address) makes the identity test safe; the version
+        # counter catches in-place edits. Inference tensors (the engine's frames) have none, and
+        # the pipeline never writes into a camera tensor it has handed out.
+        version = None if frame.is_inference() else frame._version
+        key = (version, self._w_cache[0] if self._w_cache else None, scale, strength, stabilize)
         if self._last is not None and self._last[0] is frame and self._last[1] == key:
             return self._last[2]
         x = frame.clamp(0.0, 1.0)
