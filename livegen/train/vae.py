@@ -18,12 +18,9 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from livegen.nets.generator import VAE, save_generator
 from livegen.train import (
-    Every,
-    MetricsLog,
     command_line,
     images_to_tensor,
     load_checkpoint,
@@ -34,6 +31,7 @@ from livegen.train import (
     save_grid,
 )
 from livegen.train.data import dataset_info, load_split
+from livegen.train.loop import add_run_options, generator_manifest, run_training
 
 log = logging.getLogger("livegen.train.vae")
 
@@ -123,16 +121,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--beta", type=float, default=1.0)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--steps", type=int, default=20000)
-    ap.add_argument("--minutes", type=float, default=0, help="also stop after this much training time (0: no limit)")
-    ap.add_argument("--sample-every", type=int, default=250)
-    ap.add_argument("--half", action="store_true", help="store the exported weights as float16 (half the file size)")
-    ap.add_argument("--log-every", type=int, default=25, help="metrics.jsonl row every N steps")
-    ap.add_argument("--ckpt-minutes", type=float, default=3.0)
-    ap.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint.safetensors")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--device", default="auto")
+    add_run_options(ap)
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -145,7 +134,6 @@ def main(argv: list[str]) -> int:
     if a.resume and ckpt.exists():
         tr.load_state(*load_checkpoint(ckpt, device))
         log.info("resumed %s at step %d", ckpt, tr.step)
-    metrics = MetricsLog(run / "metrics.jsonl")
     fixed_z = torch.randn(32, a.latent, generator=torch.Generator().manual_seed(a.seed + 7)).to(device)
     fixed_x = images[:32].float() / 255.0
     tr.commands.append(command_line("livegen train vae", argv))
@@ -154,34 +142,20 @@ def main(argv: list[str]) -> int:
     def checkpoint() -> None:
         tr.net.fit_prior(tr.images.float() / 255.0)
         save_checkpoint(ckpt, *tr.state())
-        manifest = {"name": Path(a.out).name, "task": "generator", "native_size": a.size, "latent_dim": a.latent,
-                    "training": {"command": tr.commands[0], "resumed_with": tr.commands[1:], "steps": tr.step,
-                                 "wall_time_s": round(tr.wall, 1),
-                                 "device": str(device), "threads": a.threads, **tr.hparams},
-                    "dataset": {"path": a.data, **info}, "licence": info.get("licence", "unknown")}
+        manifest = generator_manifest(a, tr, device, info)
         save_generator(a.out, tr.net.eval(), manifest, half=a.half)
         log.info("step %d: checkpoint %s, exported %s", tr.step, ckpt, a.out)
 
-    every = Every(a.ckpt_minutes * 60)
-    start_wall = tr.wall
-    bar = tqdm(total=a.steps, initial=tr.step, mininterval=20, file=sys.stdout)
-    while tr.step < a.steps and not (a.minutes and tr.wall - start_wall >= a.minutes * 60):
-        row = tr.train_step()
-        bar.update(1)
-        if tr.step % a.log_every == 0:
-            metrics.write(**row, wall=round(tr.wall, 1))
-            bar.set_postfix(rec=f"{row['rec']:.1f}", kl=f"{row['kl']:.1f}")
-        if tr.step % a.sample_every == 0:
-            tr.net.eval()
-            with torch.no_grad():
-                tr.net.fit_prior(images[:512].float() / 255.0)
-                recon = tr.net.generate(tr.net.encode(fixed_x))
-                grid = torch.cat([fixed_x, recon, tr.net.generate(fixed_z)])
-            save_grid(grid, run / "samples" / f"step_{tr.step:06d}.png")
-        if every():
-            checkpoint()
-    bar.close()
-    checkpoint()
+    def sample() -> None:
+        tr.net.eval()
+        with torch.no_grad():
+            tr.net.fit_prior(images[:512].float() / 255.0)
+            recon = tr.net.generate(tr.net.encode(fixed_x))
+            grid = torch.cat([fixed_x, recon, tr.net.generate(fixed_z)])
+        save_grid(grid, run / "samples" / f"step_{tr.step:06d}.png")
+
+    run_training(tr, a, run, checkpoint, sample,
+                 postfix=lambda row: {"rec": f"{row['rec']:.1f}", "kl": f"{row['kl']:.1f}"})
     return 0
 
 
