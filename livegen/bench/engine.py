@@ -60,7 +60,10 @@ def main(argv: list[str]) -> int:
     p.add_argument("--frames", type=int, default=30)
     p.add_argument("--window-seconds", type=float, default=3.0)
     p.add_argument("--device", default=None)
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     results = [bench_size(args.patch, parse_size(s), args.frames, args.window_seconds, args.device)
                for s in args.sizes]
