@@ -146,18 +146,17 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 
 def _midi_ports() -> dict:
-    """MIDI ports through the default rtmidi API, else JACK (these machines have no ALSA)."""
+    """MIDI ports through the same API the show's MIDI input would use (ALSA, else JACK)."""
     import mido
 
-    errors = []
-    for backend in ("mido.backends.rtmidi", "mido.backends.rtmidi/UNIX_JACK"):
-        try:
-            b = mido.Backend(backend, load=True)
-            return {"midi_backend": backend, "midi_inputs": b.get_input_names(),
-                    "midi_outputs": b.get_output_names()}
-        except Exception as e:  # noqa: BLE001 — no MIDI system is a normal answer here
-            errors.append(f"{backend}: {e}")
-    return {"midi": "unavailable (" + "; ".join(errors) + ")"}
+    from livegen.control.midi import resolve_api
+
+    backend = "mido.backends.rtmidi/" + ("UNIX_JACK" if resolve_api("auto") == "jack" else "LINUX_ALSA")
+    try:
+        b = mido.Backend(backend, load=True)
+        return {"midi_backend": backend, "midi_inputs": b.get_input_names(), "midi_outputs": b.get_output_names()}
+    except Exception as e:  # noqa: BLE001 — no MIDI system is a normal answer here
+        return {"midi": f"unavailable ({backend}: {e})"}
 
 
 def build_parser() -> argparse.ArgumentParser:

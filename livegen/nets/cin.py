@@ -63,3 +63,20 @@ def style_weights(n_styles: int, index: int | None = None, weights: list[float] 
         w[0] = 1.0
         total = 1.0
     return (w / total).unsqueeze(0)
+
+
+class StabilizedNorms:
+    """Mixin for style nets built from CondInstanceNorm layers: one switch for all their smoothing."""
+
+    def set_stabilize(self, momentum: float) -> None:
+        """Temporal smoothing of every norm layer's statistics (0 = off, which also forgets them)."""
+        for m in self.modules():  # type: ignore[attr-defined]
+            if isinstance(m, CondInstanceNorm):
+                if momentum <= 0.0:
+                    m.reset_state()
+                m.momentum = momentum
+
+    def reset_state(self) -> None:
+        for m in self.modules():  # type: ignore[attr-defined]
+            if isinstance(m, CondInstanceNorm):
+                m.reset_state()

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from livegen.nets.cin import CondInstanceNorm
+from livegen.nets.cin import CondInstanceNorm, StabilizedNorms
 
 
 def _conv(cin: int, cout: int, k: int = 3, stride: int = 1) -> nn.Conv2d:
@@ -45,7 +45,7 @@ class _Res(nn.Module):
         return x + self.norm2(self.conv2(h), w)
 
 
-class FastStyleNet(nn.Module):
+class FastStyleNet(StabilizedNorms, nn.Module):
     """Encoder (3 stride-2 convs) - residual blocks at 1/8 - decoder (nearest x2 + conv) x3.
 
     ``forward(x, w)``: x (N,3,h,w) in [0,1] with h, w multiples of 8; w (N, n_styles) style
@@ -72,18 +72,6 @@ class FastStyleNet(nn.Module):
 
     def architecture(self) -> dict:
         return {"kind": "fast-cin", "n_styles": self.n_styles, "widths": list(self.widths), "n_res": self.n_res}
-
-    def set_stabilize(self, momentum: float) -> None:
-        for m in self.modules():
-            if isinstance(m, CondInstanceNorm):
-                if momentum <= 0.0:
-                    m.reset_state()
-                m.momentum = momentum
-
-    def reset_state(self) -> None:
-        for m in self.modules():
-            if isinstance(m, CondInstanceNorm):
-                m.reset_state()
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         e1 = F.relu(self.en1(self.enc1(x - 0.5), w))

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from livegen.nets.cin import CondInstanceNorm
+from livegen.nets.cin import CondInstanceNorm, StabilizedNorms
 
 
 class _ConvLayer(nn.Module):
@@ -39,7 +39,7 @@ class _Residual(nn.Module):
         return x + self.in2(self.conv2(h), w)
 
 
-class TransformerNet(nn.Module):
+class TransformerNet(StabilizedNorms, nn.Module):
     """``forward(x, w)``: x (N,3,h,w) in [0,1], h and w multiples of 4; w (N, n_styles)."""
 
     multiple = 4
@@ -57,18 +57,6 @@ class TransformerNet(nn.Module):
 
     def architecture(self) -> dict:
         return {"kind": "transformer", "n_styles": self.n_styles}
-
-    def set_stabilize(self, momentum: float) -> None:
-        for m in self.modules():
-            if isinstance(m, CondInstanceNorm):
-                if momentum <= 0.0:
-                    m.reset_state()
-                m.momentum = momentum
-
-    def reset_state(self) -> None:
-        for m in self.modules():
-            if isinstance(m, CondInstanceNorm):
-                m.reset_state()
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         # The reference network expects 0..255 input; centring at 0 keeps the same dynamics in [0, 1].
