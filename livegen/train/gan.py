@@ -13,7 +13,6 @@ import copy
 import logging
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -22,16 +21,20 @@ import torch.nn.functional as F
 from livegen.nets.generator import DCGANGenerator, Discriminator, save_generator
 from livegen.train import (
     command_line,
-    images_to_tensor,
-    load_checkpoint,
     optimizer_tensors,
-    pick_device,
     restore_optimizer,
     save_checkpoint,
     save_grid,
 )
-from livegen.train.data import dataset_info, load_split
-from livegen.train.loop import add_run_options, generator_manifest, run_training
+from livegen.train.data import dataset_info
+from livegen.train.loop import (
+    add_data_options,
+    add_run_options,
+    generator_manifest,
+    resume_if_asked,
+    run_training,
+    setup_run,
+)
 
 log = logging.getLogger("livegen.train.gan")
 
@@ -185,12 +188,8 @@ class GanTrainer:
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="livegen train gan", description="Train a DCGAN generator on a dataset "
                                  "assembled by `livegen train data`")
-    ap.add_argument("--data", required=True, help="dataset folder (train.npy, dataset.json)")
-    ap.add_argument("--out", required=True, help="models/NAME (.safetensors + .json written there)")
-    ap.add_argument("--run", help="folder for checkpoints, samples and metrics (default runs/NAME)")
-    ap.add_argument("--size", type=int, default=64, choices=[64, 128])
+    add_data_options(ap)
     ap.add_argument("--loss", default="bce", choices=LOSSES)
-    ap.add_argument("--latent", type=int, default=64)
     ap.add_argument("--ngf", type=int, default=32)
     ap.add_argument("--ndf", type=int, default=32)
     ap.add_argument("--d-norm", default="sn", choices=["sn", "bn", "none"])
@@ -199,17 +198,11 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--n-critic", type=int)
     add_run_options(ap)
     a = ap.parse_args(argv)
-    torch.set_num_threads(a.threads)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    device = pick_device(a.device)
-    run = Path(a.run) if a.run else Path("runs") / Path(a.out).name
-    ckpt = run / "checkpoint.safetensors"
-    images = images_to_tensor(load_split(a.data, "train"), device)
+    setup = setup_run(a)
+    device, run, ckpt, images = setup.device, setup.run, setup.ckpt, setup.images
     tr = GanTrainer(images, latent_dim=a.latent, ngf=a.ngf, ndf=a.ndf, size=a.size, loss=a.loss, d_norm=a.d_norm,
                     batch=a.batch, lr=a.lr, n_critic=a.n_critic, seed=a.seed, device=device)
-    if a.resume and ckpt.exists():
-        tr.load_state(*load_checkpoint(ckpt, device))
-        log.info("resumed %s at step %d", ckpt, tr.step)
+    resume_if_asked(tr, a, setup)
     fixed_z = torch.randn(64, a.latent, generator=torch.Generator().manual_seed(a.seed + 7)).to(device)
     tr.commands.append(command_line("livegen train gan", argv))
     info = dataset_info(a.data)

@@ -8,15 +8,53 @@ resumable checkpoints (with a model export) on a wall-clock cadence.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from tqdm import tqdm
 
-from livegen.train import Every, MetricsLog
+from livegen.train import Every, MetricsLog, images_to_tensor, load_checkpoint, pick_device
+from livegen.train.data import load_split
+
+log = logging.getLogger("livegen.train")
+
+
+def add_data_options(ap: argparse.ArgumentParser) -> None:
+    """Where the data comes from and where the model, checkpoints and samples go."""
+    ap.add_argument("--data", required=True, help="dataset folder (train.npy, dataset.json)")
+    ap.add_argument("--out", required=True, help="models/NAME (.safetensors + .json written there)")
+    ap.add_argument("--run", help="folder for checkpoints, samples and metrics (default runs/NAME)")
+    ap.add_argument("--size", type=int, default=64, choices=[64, 128])
+    ap.add_argument("--latent", type=int, default=64)
+
+
+@dataclass
+class RunSetup:
+    device: torch.device
+    run: Path
+    ckpt: Path
+    images: torch.Tensor
+
+
+def setup_run(a: argparse.Namespace) -> RunSetup:
+    """Threads, logging, device, run folder and the training images (uint8, on the device)."""
+    torch.set_num_threads(a.threads)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    device = pick_device(a.device)
+    run = Path(a.run) if a.run else Path("runs") / Path(a.out).name
+    images = images_to_tensor(load_split(a.data, "train"), device)
+    return RunSetup(device, run, run / "checkpoint.safetensors", images)
+
+
+def resume_if_asked(trainer: Any, a: argparse.Namespace, setup: RunSetup) -> None:
+    if a.resume and setup.ckpt.exists():
+        trainer.load_state(*load_checkpoint(setup.ckpt, setup.device))
+        log.info("resumed %s at step %d", setup.ckpt, trainer.step)
 
 
 def add_run_options(ap: argparse.ArgumentParser) -> None:

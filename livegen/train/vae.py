@@ -13,7 +13,6 @@ import argparse
 import logging
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -22,16 +21,20 @@ import torch.nn.functional as F
 from livegen.nets.generator import VAE, save_generator
 from livegen.train import (
     command_line,
-    images_to_tensor,
-    load_checkpoint,
     optimizer_tensors,
-    pick_device,
     restore_optimizer,
     save_checkpoint,
     save_grid,
 )
-from livegen.train.data import dataset_info, load_split
-from livegen.train.loop import add_run_options, generator_manifest, run_training
+from livegen.train.data import dataset_info
+from livegen.train.loop import (
+    add_data_options,
+    add_run_options,
+    generator_manifest,
+    resume_if_asked,
+    run_training,
+    setup_run,
+)
 
 log = logging.getLogger("livegen.train.vae")
 
@@ -112,28 +115,18 @@ class VaeTrainer:
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="livegen train vae", description="Train a convolutional VAE on a dataset "
                                  "assembled by `livegen train data`")
-    ap.add_argument("--data", required=True, help="dataset folder (train.npy, dataset.json)")
-    ap.add_argument("--out", required=True, help="models/NAME (.safetensors + .json written there)")
-    ap.add_argument("--run", help="folder for checkpoints, samples and metrics (default runs/NAME)")
-    ap.add_argument("--size", type=int, default=64, choices=[64, 128])
-    ap.add_argument("--latent", type=int, default=64)
+    add_data_options(ap)
     ap.add_argument("--ch", type=int, default=32)
     ap.add_argument("--beta", type=float, default=1.0)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=1e-3)
     add_run_options(ap)
     a = ap.parse_args(argv)
-    torch.set_num_threads(a.threads)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    device = pick_device(a.device)
-    run = Path(a.run) if a.run else Path("runs") / Path(a.out).name
-    ckpt = run / "checkpoint.safetensors"
-    images = images_to_tensor(load_split(a.data, "train"), device)
+    setup = setup_run(a)
+    device, run, ckpt, images = setup.device, setup.run, setup.ckpt, setup.images
     tr = VaeTrainer(images, latent_dim=a.latent, ch=a.ch, size=a.size, beta=a.beta, batch=a.batch, lr=a.lr,
                     seed=a.seed, device=device)
-    if a.resume and ckpt.exists():
-        tr.load_state(*load_checkpoint(ckpt, device))
-        log.info("resumed %s at step %d", ckpt, tr.step)
+    resume_if_asked(tr, a, setup)
     fixed_z = torch.randn(32, a.latent, generator=torch.Generator().manual_seed(a.seed + 7)).to(device)
     fixed_x = images[:32].float() / 255.0
     tr.commands.append(command_line("livegen train vae", argv))
