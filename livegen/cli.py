@@ -31,6 +31,7 @@ DELEGATES = {
     "bench style": ("livegen.bench.style", "main"),
     "bench osc": ("livegen.bench.osc_flood", "main"),
     "bench engine": ("livegen.bench.engine", "main"),
+    "bench cuda": ("livegen.bench.cuda_check", "main"),
 }
 
 log = logging.getLogger("livegen")

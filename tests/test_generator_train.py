@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import tarfile
 
 import numpy as np
@@ -13,9 +14,9 @@ from PIL import Image
 
 from livegen.nets.generator import load_generator
 from livegen.train import load_checkpoint, save_checkpoint
-from livegen.train.data import load_split
+from livegen.train.data import GEMOJIONE_DIR, NOTO_FONT, load_split, read_noto
 from livegen.train.data import main as data_main
-from livegen.train.gan import GanTrainer
+from livegen.train.gan import GanTrainer, diff_augment, parse_augment
 from livegen.train.gan import main as gan_main
 from livegen.train.vae import VaeTrainer
 from livegen.train.vae import main as vae_main
@@ -57,20 +58,87 @@ def test_folder_of_transparent_pngs_becomes_a_split_dataset_on_black(dataset):
 
 
 def test_twemoji_tarball_is_read_from_the_npm_package_layout(tmp_path):
-    tgz = tmp_path / "emoji-datasource-twitter-16.0.0.tgz"
-    with tarfile.open(tgz, "w:gz") as tar:
-        for i, img in enumerate(emoji_like(12, seed=1)):
-            buf = io.BytesIO()
-            img.save(buf, format="PNG")
-            info = tarfile.TarInfo(f"package/img/twitter/64/1f60{i:x}.png")
-            info.size = len(buf.getvalue())
-            tar.addfile(info, io.BytesIO(buf.getvalue()))
+    tgz = twemoji_tarball(tmp_path / "emoji-datasource-twitter-16.0.0.tgz", 12)
     out = tmp_path / "tw"
     assert data_main(["twemoji", "--tarball", str(tgz), "--out", str(out), "--heldout", "2",
                       "--background", "white"]) == 0
     info = json.loads((out / "dataset.json").read_text())
     assert info["attribution_required"] and "CC-BY 4.0" in info["licence"]
     assert load_split(out, "train")[:, 0, 0].min() == 255
+
+
+def twemoji_tarball(path, n: int):
+    """A stand-in for the npm tarball with the package's folder layout."""
+    with tarfile.open(path, "w:gz") as tar:
+        for i, img in enumerate(emoji_like(n, seed=1)):
+            buf = io.BytesIO()
+            img.save(buf, format="PNG")
+            info = tarfile.TarInfo(f"package/img/twitter/64/1f60{i:x}.png")
+            info.size = len(buf.getvalue())
+            tar.addfile(info, io.BytesIO(buf.getvalue()))
+    return path
+
+
+# The Debian packages are real parts: .ci/run installs them; elsewhere the test skips without them.
+emoji_packages = pytest.mark.skipif(
+    not (NOTO_FONT.exists() and GEMOJIONE_DIR.is_dir()) and os.environ.get("CI") != "true",
+    reason="apt install fonts-noto-color-emoji ruby-gemojione")
+
+
+@emoji_packages
+def test_the_emoji_source_adds_noto_and_emojione_for_a_2000_image_held_out_split(tmp_path):
+    tgz = twemoji_tarball(tmp_path / "tw.tgz", 12)
+    out = tmp_path / "emoji"
+    assert data_main(["emoji", "--tarball", str(tgz), "--out", str(out), "--size", "16", "--heldout", "2000"]) == 0
+    info = json.loads((out / "dataset.json").read_text())
+    assert info["counts"]["twemoji"] == 12 and info["counts"]["noto"] > 3000 and info["counts"]["gemojione"] > 1500
+    assert info["heldout"] == 2000 and info["train"] == sum(info["counts"].values()) - 2000
+    for needed in ("CC-BY 4.0", "Open Font License", "CC-BY-SA 4.0"):
+        assert needed in info["licence"]
+    held = load_split(out, "heldout")
+    assert held.shape == (2000, 16, 16, 3)
+    sources = {name.split("/")[0] for name in info["heldout_names"]}
+    assert sources == {"twemoji", "noto", "gemojione"}
+
+
+@emoji_packages
+def test_noto_bitmaps_come_out_of_the_font_as_colour_pictures():
+    names, imgs = read_noto(NOTO_FONT, 32, (0, 0, 0))
+    assert len(names) == len(imgs) and imgs.shape[1:] == (32, 32, 3)
+    assert imgs.reshape(len(imgs), -1, 3).std(axis=1).mean() > 10  # colour, not blank glyphs
+
+
+def test_missing_emoji_packages_are_named_in_the_error(tmp_path, capsys):
+    tgz = twemoji_tarball(tmp_path / "tw.tgz", 4)
+    rc = data_main(["emoji", "--tarball", str(tgz), "--out", str(tmp_path / "e"), "--heldout", "1",
+                    "--noto-font", str(tmp_path / "none.ttf")])
+    assert rc == 1 and "fonts-noto-color-emoji" in capsys.readouterr().err
+
+
+def test_diff_augment_shifts_and_recolours_each_image_and_passes_gradients():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.full((6, 3, 32, 32), -1.0)
+    x[:, :, 12:20, 12:20] = 0.8
+    x.requires_grad_(True)
+    y = diff_augment(x, ("translation",), gen)
+    assert y.shape == x.shape
+    centres = [tuple(torch.nonzero(img[0] > 0).float().mean(0).tolist()) for img in y.detach()]
+    assert len(set(centres)) > 1  # each image moved by its own amount
+    assert y.detach().min() >= -1.0 - 1e-5  # uncovered pixels are background, not grey
+    y.sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    z = diff_augment(x.detach(), ("color",), gen)
+    assert not torch.allclose(z[0], z[1])
+    assert torch.equal(diff_augment(x.detach(), (), gen), x.detach())
+
+
+def test_augment_option_is_checked_and_recorded(dataset):
+    assert parse_augment("none") == () and parse_augment("color, translation") == ("color", "translation")
+    with pytest.raises(ValueError, match="cutout"):
+        parse_augment("cutout")
+    tr = GanTrainer(images(dataset), latent_dim=8, ngf=4, ndf=4, batch=4, augment="color,translation", seed=1)
+    row = tr.train_step()
+    assert np.isfinite(row["loss_d"]) and tr.hparams["augment"] == "color,translation"
 
 
 def images(dataset) -> torch.Tensor:

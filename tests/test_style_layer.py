@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from livegen.nets.fastnet import FastStyleNet
-from livegen.nets.io import save_model
+from livegen.nets.io import ModelError, save_model
 from livegen.nets.style import DEFAULT_SCALE, PARAMS, StyleConfig, StyleLayer, build_net, run_net
 from livegen.nets.transformer_net import TransformerNet
 from livegen.params import ParameterStore, ParamRegistry
@@ -219,3 +219,28 @@ def test_stabilize_holds_still_regions_but_follows_motion_at_once():
     off = OutputSmoother()
     off(frame1, out1, 0.0)
     assert torch.equal(off(frame2, out2, 0.0), out2)
+
+
+def test_new_nets_use_reflection_padding_and_need_no_runtime_margin():
+    net = FastStyleNet(2, widths=(4, 6, 8), n_res=1)
+    assert net.architecture()["pad"] == "reflect" and net.border == 0
+    assert all(m.padding_mode == "reflect" for m in net.modules() if isinstance(m, torch.nn.Conv2d))
+
+
+def test_models_saved_before_the_pad_field_load_as_zero_padded_with_their_margin():
+    old = build_net({"kind": "fast-cin", "n_styles": 3, "widths": [4, 6, 8], "n_res": 1})
+    assert old.pad == "zeros" and old.border == 8
+    with pytest.raises(ModelError, match="pad"):
+        build_net({"kind": "fast-cin", "n_styles": 3, "pad": "circular"})
+
+
+def test_a_reflection_padded_net_paints_no_frame_line_on_a_flat_picture():
+    """A flat grey frame has nothing at its edges; a zero-padded net darkens or brightens the
+    border rows, a reflection-padded one (random weights, any style) keeps them like the middle."""
+    torch.manual_seed(0)
+    net = FastStyleNet(1, widths=(8, 12, 16), n_res=1).eval()
+    with torch.no_grad():
+        out = net(torch.full((1, 3, 64, 64), 0.5), torch.ones(1, 1))
+    middle = out[..., 24:40, 24:40].mean()
+    assert torch.allclose(out[..., 0, :].mean(), middle, atol=1e-3)
+    assert torch.allclose(out[..., :, -1].mean(), middle, atol=1e-3)

@@ -14,8 +14,10 @@ Why this shape (measured on the 2-core CPU, 320x240 internal input, see `livegen
   one ~20 ms, and its receptive field is larger (bigger brush strokes for the same cost).
 - Plain 3x3 convs everywhere: depthwise-separable blocks cut FLOPs but not time here
   (PyTorch's CPU depthwise kernels are memory bound), 34-44 ms for the variants tried.
-- Zero padding inside the convs instead of reflection pads (reflection padding was ~10 % of the
-  Johnson net's time); the guided filter hides the slight border darkening.
+- Reflection padding inside the convs (``padding_mode="reflect"``). The first model used zero
+  padding to save time; the net learned to use the zero border as a position cue and painted
+  frame lines and an 8-pixel grid, and the run-time margin that hid the seam cost as much as
+  reflection does. Zero padding stays available (``pad="zeros"``) for models trained with it.
 - Conditional instance norm (per-style gamma/beta) holds all styles in one net.
 """
 
@@ -27,17 +29,19 @@ from torch import nn
 
 from livegen.nets.cin import CondInstanceNorm, StabilizedNorms
 
+PADS = ("reflect", "zeros")
 
-def _conv(cin: int, cout: int, k: int = 3, stride: int = 1) -> nn.Conv2d:
-    return nn.Conv2d(cin, cout, k, stride, k // 2)
+
+def _conv(cin: int, cout: int, k: int = 3, stride: int = 1, pad: str = "reflect") -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, k, stride, k // 2, padding_mode=pad)
 
 
 class _Res(nn.Module):
-    def __init__(self, c: int, n_styles: int) -> None:
+    def __init__(self, c: int, n_styles: int, pad: str) -> None:
         super().__init__()
-        self.conv1 = _conv(c, c)
+        self.conv1 = _conv(c, c, pad=pad)
         self.norm1 = CondInstanceNorm(c, n_styles)
-        self.conv2 = _conv(c, c)
+        self.conv2 = _conv(c, c, pad=pad)
         self.norm2 = CondInstanceNorm(c, n_styles)
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
@@ -53,25 +57,32 @@ class FastStyleNet(StabilizedNorms, nn.Module):
     """
 
     multiple = 8
-    border = 8  # run-time margin (pixels, a multiple of 8) that hides the zero-padding seam
 
-    def __init__(self, n_styles: int, widths: tuple[int, int, int] = (24, 48, 64), n_res: int = 5) -> None:
+    def __init__(self, n_styles: int, widths: tuple[int, int, int] = (24, 48, 64), n_res: int = 5,
+                 pad: str = "reflect") -> None:
         super().__init__()
+        if pad not in PADS:
+            raise ValueError(f"pad must be one of {PADS}, got {pad!r}")
         a, b, c = widths
         self.n_styles = n_styles
         self.widths = tuple(widths)
         self.n_res = n_res
-        self.enc1, self.en1 = _conv(3, a, 3, 2), CondInstanceNorm(a, n_styles)
-        self.enc2, self.en2 = _conv(a, b, 3, 2), CondInstanceNorm(b, n_styles)
-        self.enc3, self.en3 = _conv(b, c, 3, 2), CondInstanceNorm(c, n_styles)
-        self.res = nn.ModuleList(_Res(c, n_styles) for _ in range(n_res))
-        self.dec1, self.dn1 = _conv(c, b), CondInstanceNorm(b, n_styles)
-        self.dec2, self.dn2 = _conv(b, a), CondInstanceNorm(a, n_styles)
+        self.pad = pad
+        # Run-time margin (pixels, a multiple of 8) that hides the seam zero-padded convs paint
+        # along the frame edge; reflection padding paints none.
+        self.border = 8 if pad == "zeros" else 0
+        self.enc1, self.en1 = _conv(3, a, 3, 2, pad), CondInstanceNorm(a, n_styles)
+        self.enc2, self.en2 = _conv(a, b, 3, 2, pad), CondInstanceNorm(b, n_styles)
+        self.enc3, self.en3 = _conv(b, c, 3, 2, pad), CondInstanceNorm(c, n_styles)
+        self.res = nn.ModuleList(_Res(c, n_styles, pad) for _ in range(n_res))
+        self.dec1, self.dn1 = _conv(c, b, pad=pad), CondInstanceNorm(b, n_styles)
+        self.dec2, self.dn2 = _conv(b, a, pad=pad), CondInstanceNorm(a, n_styles)
         # The last conv also sees the input itself: the only full-resolution path in the net.
-        self.out = _conv(a + 3, 3)
+        self.out = _conv(a + 3, 3, pad=pad)
 
     def architecture(self) -> dict:
-        return {"kind": "fast-cin", "n_styles": self.n_styles, "widths": list(self.widths), "n_res": self.n_res}
+        return {"kind": "fast-cin", "n_styles": self.n_styles, "widths": list(self.widths), "n_res": self.n_res,
+                "pad": self.pad}
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         e1 = F.relu(self.en1(self.enc1(x - 0.5), w))

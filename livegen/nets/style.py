@@ -84,7 +84,8 @@ def build_net(arch: Mapping[str, Any]) -> torch.nn.Module:
             widths = tuple(int(v) for v in arch.get("widths", (24, 48, 64)))
             if len(widths) != 3:
                 raise ValueError("widths must have 3 entries")
-            return FastStyleNet(n_styles, widths, int(arch.get("n_res", 5)))
+            # Manifests written before the pad field existed describe zero-padded nets.
+            return FastStyleNet(n_styles, widths, int(arch.get("n_res", 5)), str(arch.get("pad", "zeros")))
         if kind == "transformer":
             return TransformerNet(n_styles)
     except (TypeError, ValueError) as e:

@@ -4,6 +4,11 @@ Losses (``--loss``): ``bce`` is the non-saturating GAN (D maximises log D(x) + l
 G maximises log D(G(z))), ``lsgan`` least squares, ``wgan-gp`` Wasserstein with gradient penalty.
 The exported generator is an exponential moving average of G's weights (smoother samples, a
 standard trick), with batch-norm statistics re-estimated for those averaged weights.
+
+``--augment color,translation`` is differentiable augmentation (Zhao et al. 2020, "DiffAugment"):
+the same random colour and shift changes are applied to real and generated images before D sees
+them, so D cannot memorise a dataset of a few thousand emoji and keeps giving G useful gradients
+over long runs; G still learns the un-augmented images.
 """
 
 from __future__ import annotations
@@ -39,6 +44,42 @@ from livegen.train.loop import (
 log = logging.getLogger("livegen.train.gan")
 
 LOSSES = ("bce", "lsgan", "wgan-gp")
+AUGMENTS = ("color", "translation")
+
+
+def parse_augment(text: str) -> tuple[str, ...]:
+    """'color,translation' -> ('color', 'translation'); '' or 'none' -> ()."""
+    parts = tuple(p.strip() for p in text.split(",") if p.strip() and p.strip() != "none")
+    for p in parts:
+        if p not in AUGMENTS:
+            raise ValueError(f"unknown augmentation {p!r} (expected some of {', '.join(AUGMENTS)})")
+    return parts
+
+
+def diff_augment(x: torch.Tensor, policy: tuple[str, ...], gen: torch.Generator) -> torch.Tensor:
+    """Random, differentiable per-image changes of a [-1, 1] batch (black background = -1)."""
+    n = x.shape[0]
+
+    def rand(*shape: int) -> torch.Tensor:
+        return torch.rand(n, *shape, generator=gen, device=x.device)
+
+    if "color" in policy:
+        x = x + (rand(1, 1, 1) - 0.5)  # brightness
+        mean = x.mean(dim=1, keepdim=True)
+        x = (x - mean) * (rand(1, 1, 1) * 2) + mean  # saturation
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        x = (x - mean) * (rand(1, 1, 1) + 0.5) + mean  # contrast
+    if "translation" in policy:
+        # Whole-pixel shifts of up to 1/8 of the side; uncovered pixels become background.
+        h, w = x.shape[-2:]
+        shift = torch.round((rand(2) * 2 - 1) * (w // 8))
+        theta = torch.zeros(n, 2, 3, device=x.device)
+        theta[:, 0, 0] = theta[:, 1, 1] = 1.0
+        theta[:, 0, 2] = shift[:, 0] * 2 / w
+        theta[:, 1, 2] = shift[:, 1] * 2 / h
+        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+        x = F.grid_sample(x + 1, grid, mode="bilinear", padding_mode="zeros", align_corners=False) - 1
+    return x
 
 
 def d_loss(loss: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
@@ -71,7 +112,7 @@ class GanTrainer:
     def __init__(self, images: torch.Tensor, *, latent_dim: int = 64, ngf: int = 32, ndf: int = 32, size: int = 64,
                  loss: str = "bce", d_norm: str = "sn", batch: int = 64, lr: float | None = None,
                  n_critic: int | None = None, gp_weight: float = 10.0, ema_decay: float = 0.999,
-                 flip: bool = True, seed: int = 0, device: torch.device | str = "cpu") -> None:
+                 flip: bool = True, augment: str = "", seed: int = 0, device: torch.device | str = "cpu") -> None:
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
         if images.shape[-1] != size:
@@ -80,6 +121,7 @@ class GanTrainer:
         torch.manual_seed(seed)  # weight init
         self.images = images.to(self.device)
         self.loss, self.batch, self.flip, self.gp_weight, self.ema_decay = loss, batch, flip, gp_weight, ema_decay
+        self.augment = parse_augment(augment)
         self.n_critic = n_critic if n_critic is not None else (5 if loss == "wgan-gp" else 1)
         self.G = DCGANGenerator(latent_dim, ngf, size).to(self.device)
         self.D = Discriminator(ndf, size, d_norm).to(self.device)
@@ -101,6 +143,8 @@ class GanTrainer:
         self.hparams = {"latent_dim": latent_dim, "ngf": ngf, "ndf": ndf, "size": size, "loss": loss,
                         "d_norm": d_norm, "batch": batch, "lr": lr, "n_critic": self.n_critic,
                         "gp_weight": gp_weight, "ema_decay": ema_decay, "flip": flip, "seed": seed}
+        if self.augment:
+            self.hparams["augment"] = ",".join(self.augment)
 
     def real_batch(self) -> torch.Tensor:
         idx = torch.randint(0, self.images.shape[0], (self.batch,), generator=self.gen, device=self.device)
@@ -111,6 +155,9 @@ class GanTrainer:
             x = torch.where(mask, x.flip(-1), x)
         return x
 
+    def discriminate(self, x: torch.Tensor) -> torch.Tensor:
+        return self.D(diff_augment(x, self.augment, self.gen) if self.augment else x)
+
     def noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.G.latent_dim, generator=self.gen, device=self.device)
 
@@ -120,7 +167,7 @@ class GanTrainer:
             real = self.real_batch()
             with torch.no_grad():
                 fake = self.G(self.noise(self.batch))
-            d_real, d_fake = self.D(real), self.D(fake)
+            d_real, d_fake = self.discriminate(real), self.discriminate(fake)
             ld = d_loss(self.loss, d_real, d_fake)
             if self.loss == "wgan-gp":
                 ld = ld + self.gp_weight * gradient_penalty(self.D, real, fake, self.gen)
@@ -128,7 +175,7 @@ class GanTrainer:
             ld.backward()
             self.opt_d.step()
         fake = self.G(self.noise(self.batch))
-        lg = g_loss(self.loss, self.D(fake))
+        lg = g_loss(self.loss, self.discriminate(fake))
         self.opt_g.zero_grad(set_to_none=True)
         lg.backward()
         self.opt_g.step()
@@ -196,12 +243,18 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float)
     ap.add_argument("--n-critic", type=int)
+    ap.add_argument("--augment", default="none", help="differentiable augmentation before D: none, or a comma list "
+                    "of color, translation (for small datasets and long runs)")
     add_run_options(ap)
     a = ap.parse_args(argv)
+    try:
+        parse_augment(a.augment)
+    except ValueError as e:
+        ap.error(f"--augment: {e}")
     setup = setup_run(a)
     device, run, ckpt, images = setup.device, setup.run, setup.ckpt, setup.images
     tr = GanTrainer(images, latent_dim=a.latent, ngf=a.ngf, ndf=a.ndf, size=a.size, loss=a.loss, d_norm=a.d_norm,
-                    batch=a.batch, lr=a.lr, n_critic=a.n_critic, seed=a.seed, device=device)
+                    batch=a.batch, lr=a.lr, n_critic=a.n_critic, augment=a.augment, seed=a.seed, device=device)
     resume_if_asked(tr, a, setup)
     fixed_z = torch.randn(64, a.latent, generator=torch.Generator().manual_seed(a.seed + 7)).to(device)
     tr.commands.append(command_line("livegen train gan", argv))

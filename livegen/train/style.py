@@ -53,6 +53,7 @@ class TrainConfig:
     arch: str = "fast"  # fast | transformer
     widths: list[int] = field(default_factory=lambda: [24, 48, 64])
     n_res: int = 5
+    pad: str = "reflect"  # fast net only: reflect | zeros
     size: int = 128
     batch: int = 4
     steps: int = 4000
@@ -175,7 +176,8 @@ def temporal_loss(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, w: tor
 
 def make_net(cfg: TrainConfig) -> torch.nn.Module:
     if cfg.arch == "fast":
-        arch = {"kind": "fast-cin", "n_styles": len(cfg.styles), "widths": list(cfg.widths), "n_res": cfg.n_res}
+        arch = {"kind": "fast-cin", "n_styles": len(cfg.styles), "widths": list(cfg.widths), "n_res": cfg.n_res,
+                "pad": cfg.pad}
     elif cfg.arch == "transformer":
         arch = {"kind": "transformer", "n_styles": len(cfg.styles)}
     else:
@@ -359,6 +361,7 @@ def parse(argv: list[str]) -> tuple[TrainConfig, argparse.Namespace]:
     ap.add_argument("--arch", choices=("fast", "transformer"), default=d.arch)
     ap.add_argument("--widths", type=int, nargs=3, default=d.widths)
     ap.add_argument("--res-blocks", type=int, default=d.n_res)
+    ap.add_argument("--pad", choices=("reflect", "zeros"), default=d.pad, help="conv padding of the fast net")
     for name in ("size", "batch", "steps", "seed", "threads", "preview_every", "style_size", "max_shift"):
         ap.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(d, name))
     for name in ("minutes", "lr", "lr_final", "style_lr_mult", "content_weight", "style_weight", "tv_weight",
@@ -371,7 +374,7 @@ def parse(argv: list[str]) -> tuple[TrainConfig, argparse.Namespace]:
     ap.add_argument("--no-progress", action="store_true")
     a = ap.parse_args(argv)
     cfg = TrainConfig(styles=a.style, content=a.content, heldout=a.heldout, out=a.out, run_dir=a.run_dir,
-                      arch=a.arch, widths=a.widths, n_res=a.res_blocks, vgg=a.vgg,
+                      arch=a.arch, widths=a.widths, n_res=a.res_blocks, pad=a.pad, vgg=a.vgg,
                       **{k: getattr(a, k) for k in ("size", "batch", "steps", "seed", "threads", "preview_every",
                                                     "style_size", "max_shift", "minutes", "lr", "lr_final",
                                                     "style_lr_mult",
