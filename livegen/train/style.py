@@ -68,6 +68,7 @@ class TrainConfig:
     noise: float = 0.03
     max_shift: int = 4
     style_size: int = 256
+    style_margin: float = 0.03  # fraction cut off each side of the style images (frames, mounts)
     scale_min: float = 0.25  # crop side as a fraction of the photo's short side (scale jitter)
     seed: int = 1
     threads: int = 1
@@ -114,6 +115,22 @@ class CropSampler:
                 crop = crop.flip(3)
             out.append(crop)
         return torch.cat(out).clamp_(0.0, 1.0)
+
+
+def crop_margin(img: torch.Tensor, margin: float) -> torch.Tensor:
+    """Cut ``margin`` of each side off (3,H,W). Scans and photos of paintings often carry a
+    mount or a frame edge (the Starry Night file has a black border and a light frame line);
+    the Gram targets would teach the net to paint those straight lines into every picture."""
+    if margin <= 0:
+        return img
+    _, h, w = img.shape
+    dy, dx = int(round(h * margin)), int(round(w * margin))
+    return img[:, dy:h - dy, dx:w - dx]
+
+
+def style_target(path: str | Path, side: int, margin: float) -> torch.Tensor:
+    """A style image as the losses see it: margin cut off, longer side ``side``."""
+    return fit_side(crop_margin(read_rgb(path), margin), side)
 
 
 def fit_side(img: torch.Tensor, side: int) -> torch.Tensor:
@@ -227,7 +244,7 @@ class Trainer:
         self.step = 0
         self.elapsed = 0.0
         self.vgg = vgg if vgg is not None else load_trunk(cfg.vgg)
-        self.style_images = [fit_side(read_rgb(p), cfg.style_size) for p in cfg.styles]
+        self.style_images = [style_target(p, cfg.style_size, cfg.style_margin) for p in cfg.styles]
         self.loss = StyleLoss(self.vgg, self.style_images)
         content = [read_rgb(p) for p in list_images(cfg.content)]
         self.sampler = CropSampler(content, cfg.size, cfg.scale_min)
@@ -365,8 +382,7 @@ def parse(argv: list[str]) -> tuple[TrainConfig, argparse.Namespace]:
     for name in ("size", "batch", "steps", "seed", "threads", "preview_every", "style_size", "max_shift"):
         ap.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(d, name))
     for name in ("minutes", "lr", "lr_final", "style_lr_mult", "content_weight", "style_weight", "tv_weight",
-                 "temporal_weight",
-                 "noise", "scale_min", "checkpoint_minutes"):
+                 "temporal_weight", "noise", "scale_min", "checkpoint_minutes", "style_margin"):
         ap.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(d, name))
     ap.add_argument("--vgg", default=d.vgg, help="converted VGG16 trunk (livegen train style-data)")
     ap.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
@@ -380,7 +396,7 @@ def parse(argv: list[str]) -> tuple[TrainConfig, argparse.Namespace]:
                                                     "style_lr_mult",
                                                     "content_weight", "style_weight", "tv_weight",
                                                     "temporal_weight", "noise", "scale_min",
-                                                    "checkpoint_minutes")})
+                                                    "checkpoint_minutes", "style_margin")})
     return cfg, a
 
 
