@@ -182,10 +182,11 @@ def main(argv: list[str]) -> int:
     ap.add_argument("source", choices=["emoji", "twemoji", "folder"],
                     help="emoji: Twemoji + Noto Color Emoji + EmojiOne (~9,500 images); twemoji: npm "
                     "emoji-datasource-twitter alone; folder: any folder of images (give --folder and --licence)")
-    ap.add_argument("--out", default="data/twemoji64")
+    ap.add_argument("--out", help="dataset folder (default data/SOURCE+SIZE, e.g. data/emoji64)")
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--background", default="black", help="black, white, grey or R,G,B")
-    ap.add_argument("--heldout", type=int, default=786, help="images kept apart for evaluation")
+    ap.add_argument("--heldout", type=int, help="images kept apart for evaluation (default 2000 for emoji, "
+                    "786 for twemoji, a tenth of a folder)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tarball", help="an already fetched emoji-datasource-twitter .tgz (skips npm pack)")
     ap.add_argument("--noto-font", default=str(NOTO_FONT), help="NotoColorEmoji.ttf (source=emoji)")
@@ -230,8 +231,10 @@ def main(argv: list[str]) -> int:
         names, images = read_folder(Path(a.folder), a.size, bg)
         info = {"source": f"folder {a.folder}", "licence": a.licence}
     info.update(size=a.size, background=list(bg), seed=a.seed, count=len(images))
-    parts = split(images, names, a.heldout, a.seed)
-    write_dataset(Path(a.out), parts, info)
-    print(f"{a.out}: {len(parts['train'])} train + {len(parts['heldout'])} held-out images, {a.size} px, "
+    out = a.out or f"data/{a.source}{a.size}"
+    heldout = a.heldout if a.heldout is not None else {"emoji": 2000, "twemoji": 786}.get(a.source, len(images) // 10)
+    parts = split(images, names, max(1, heldout), a.seed)
+    write_dataset(Path(out), parts, info)
+    print(f"{out}: {len(parts['train'])} train + {len(parts['heldout'])} held-out images, {a.size} px, "
           f"background {bg}")
     return 0

@@ -26,6 +26,7 @@ from safetensors.torch import load_file, save_file
 from livegen.nets.effnet import load_effnet
 from livegen.nets.generator import DCGANGenerator, Generator, load_generator
 from livegen.nets.io import ModelError, manifest_path
+from livegen.train import command_line
 from livegen.train.data import load_split
 
 log = logging.getLogger("livegen.eval")
@@ -215,22 +216,23 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def update_manifests(result: dict[str, Any]) -> None:
-    """Write each model's figures into its manifest's ``quality`` block."""
+def update_manifests(result: dict[str, Any], argv: list[str]) -> None:
+    """Write each model's figures, and the command that measured them, into the manifests."""
     for path, info in result["models"].items():
         mpath = manifest_path(path)
         manifest = json.loads(mpath.read_text())
         manifest["quality"] = {**info, "metric": f"Fréchet distance, {result['feature_net']}",
                                "reference": result["reference"],
                                "baselines": {r["name"]: r["fd"] for r in result["rows"]},
-                               "command": "livegen eval gen " + " ".join(sys.argv[1:]) if sys.argv else ""}
+                               "command": command_line("livegen eval gen", argv)}
         mpath.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="livegen eval gen", description="Fréchet-distance table for generators")
     ap.add_argument("models", nargs="*", help="generator .safetensors files")
-    ap.add_argument("--data", default="data/twemoji64")
+    ap.add_argument("--data", default="data/emoji64", help="dataset the models were trained on "
+                    "(its held-out split is the reference)")
     ap.add_argument("--n", type=int, default=2000, help="generated images per row")
     ap.add_argument("--feature-size", type=int, default=128, help="feature-net input size (64 px images are upscaled)")
     ap.add_argument("--pca-k", type=int, default=64)
@@ -249,7 +251,7 @@ def main(argv: list[str]) -> int:
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)
         Path(a.json).write_text(json.dumps(result, indent=2) + "\n")
     if a.update_manifests:
-        update_manifests(result)
+        update_manifests(result, argv)
     print(json.dumps(result, indent=2))
     print(markdown(result))
     return 0
