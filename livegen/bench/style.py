@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from livegen.nets.io import ModelError
-from livegen.nets.style import DEFAULT_SCALE, OutputSmoother, build_net, load_style_model, run_net
+from livegen.nets.style import DEFAULT_SCALE, DEFAULT_STABILIZE, OutputSmoother, build_net, load_style_model, run_net
 from livegen.nets.vgg import gram, load_trunk
 from livegen.paths import ROOT
 from livegen.train.style import list_images, read_rgb, square, style_target
@@ -342,7 +342,7 @@ def flicker_table(a, net, tnet, peer, style_paths) -> dict:
     frames = read_clip(Path(a.clip), a.frames)
     methods: dict[str, Styler] = {
         "livegen, stabilize 0": net_styler(net, 0, DEFAULT_SCALE, 0.0),
-        "livegen, stabilize 0.6 (default)": net_styler(net, 0, DEFAULT_SCALE, 0.6),
+        f"livegen, stabilize {DEFAULT_STABILIZE} (default)": net_styler(net, 0, DEFAULT_SCALE, DEFAULT_STABILIZE),
         "livegen, stabilize 0.9": net_styler(net, 0, DEFAULT_SCALE, 0.9),
     }
     if tnet is not None:
