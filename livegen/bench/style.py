@@ -182,12 +182,13 @@ def main(argv: list[str]) -> int:
     print(f"livegen bench style: {Path(a.model).name} ({sum(p.numel() for p in net.parameters())} params), "
           f"TransformerNet {'trained' if tnet else 'untrained (speed only)'}; torch threads {a.threads}")
 
+    styles, peer_paths = style_targets(a, style_paths)
     if "quality" not in a.skip:
-        figures["quality"] = quality(a, net, tnet, peer, style_paths, keys)
+        figures["quality"] = quality(a, net, tnet, peer, style_paths, keys, styles, peer_paths)
     if "speed" not in a.skip:
-        figures["speed"] = speed(a, net, tnet, peer, style_paths)
+        figures["speed"] = speed(a, net, tnet, peer, peer_paths)
     if "flicker" not in a.skip and Path(a.clip).exists():
-        figures["flicker"] = flicker_table(a, net, tnet, peer, style_paths)
+        figures["flicker"] = flicker_table(a, net, tnet, peer, peer_paths)
     if a.json:
         Path(a.json).write_text(json.dumps(figures, indent=2) + "\n")
     if a.manifest:
@@ -254,11 +255,10 @@ def quality_live(a, net, tnet, peer, styles: list[torch.Tensor], peer_paths: lis
                       " @640x480")
 
 
-def quality(a, net, tnet, peer, style_paths, keys) -> dict:
+def quality(a, net, tnet, peer, style_paths, keys, styles, peer_paths) -> dict:
     from livegen.stylize import gatys
 
     vgg = load_trunk(a.vgg)
-    styles, peer_paths = style_targets(a, style_paths)
     ev = Evaluator(vgg, styles)
     photo_paths = list_images(a.heldout)[: a.photos]
     photo_names = [p.name for p in photo_paths]
@@ -302,7 +302,7 @@ def quality(a, net, tnet, peer, style_paths, keys) -> dict:
     return out
 
 
-def speed(a, net, tnet, peer, style_paths) -> dict:
+def speed(a, net, tnet, peer, peer_paths) -> dict:
     tref = tnet if tnet is not None else build_net({"kind": "transformer", "n_styles": 1}).eval()
     methods: dict[str, tuple[Styler, bool]] = {
         LIVE: (net_styler(net, 0, DEFAULT_SCALE), True),
@@ -314,7 +314,7 @@ def speed(a, net, tnet, peer, style_paths) -> dict:
         cnet = torch.compile(net, dynamic=False)  # attribute access falls through to the net
         methods[LIVE + " compiled"] = (net_styler(cnet, 0, DEFAULT_SCALE), True)
     if peer is not None:
-        methods["Magenta peer (ONNX)"] = (peer.styler(style_paths[0]), True)
+        methods["Magenta peer (ONNX)"] = (peer.styler(peer_paths[0]), True)
     out = {}
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"\nSpeed, ms/frame at the output size: wall (median) and CPU time of this process "
@@ -338,7 +338,7 @@ def speed(a, net, tnet, peer, style_paths) -> dict:
     return out
 
 
-def flicker_table(a, net, tnet, peer, style_paths) -> dict:
+def flicker_table(a, net, tnet, peer, peer_paths) -> dict:
     frames = read_clip(Path(a.clip), a.frames)
     methods: dict[str, Styler] = {
         "livegen, stabilize 0": net_styler(net, 0, DEFAULT_SCALE, 0.0),
@@ -348,7 +348,7 @@ def flicker_table(a, net, tnet, peer, style_paths) -> dict:
     if tnet is not None:
         methods["TransformerNet"] = net_styler(tnet, 0, 1.0)
     if peer is not None:
-        methods["Magenta peer (ONNX)"] = peer.styler(style_paths[0])
+        methods["Magenta peer (ONNX)"] = peer.styler(peer_paths[0])
     out = {}
     print(f"\nFlicker on {Path(a.clip).name} ({len(frames)} frames at 640x480, style 1): "
           "mean|S(t+1)-S(t)| / mean|I(t+1)-I(t)| (lower is steadier)")
