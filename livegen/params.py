@@ -15,6 +15,9 @@ from typing import Any
 
 KINDS = ("float", "int", "bool", "enum", "trigger")
 
+# Every OSC address livegen owns starts here; parameter addresses are the dotted name under it.
+OSC_PREFIX = "/livegen/"
+
 
 @dataclass(frozen=True)
 class ParamSpec:
@@ -37,7 +40,7 @@ class ParamSpec:
 
     @property
     def osc_address(self) -> str:
-        return "/livegen/" + self.name.replace(".", "/")
+        return OSC_PREFIX + self.name.replace(".", "/")
 
     @property
     def continuous(self) -> bool:
@@ -136,9 +139,9 @@ class ParamRegistry:
         return list(self._specs)
 
     def by_address(self, address: str) -> ParamSpec | None:
-        if not address.startswith("/livegen/"):
+        if not address.startswith(OSC_PREFIX):
             return None
-        return self._specs.get(address[len("/livegen/"):].replace("/", "."))
+        return self._specs.get(address[len(OSC_PREFIX):].replace("/", "."))
 
 
 class Snapshot(Mapping[str, Any]):
