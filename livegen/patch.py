@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +18,11 @@ from livegen.config import ConfigError, build
 from livegen.control.mapping import MappingConfig, check_mappings
 from livegen.control.midi import MidiConfig
 from livegen.control.osc import OscConfig
-from livegen.latent import GeneratorConfig
-from livegen.nets.style import StyleConfig
-from livegen.params import ParamRegistry, default_registry
+from livegen.params import ParamRegistry
+from livegen.size import Size, parse_size
+from livegen.stages import default_registry
+from livegen.stages.generator import GeneratorConfig
+from livegen.stages.style import StyleConfig
 
 
 class PatchError(Exception):
@@ -33,20 +34,6 @@ class PatchError(Exception):
         self.file = str(file)
         self.path = path
         self.message = message
-
-
-_SIZE = re.compile(r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$")
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """'640x480' -> (640, 480) as (width, height)."""
-    m = _SIZE.match(text)
-    if not m:
-        raise ValueError(f"expected a size like 640x480, got {text!r}")
-    w, h = int(m.group(1)), int(m.group(2))
-    if not (16 <= w <= 8192 and 16 <= h <= 8192):
-        raise ValueError(f"size {w}x{h} out of range (16..8192 per side)")
-    return w, h
 
 
 def _check_size(field_name: str, text: str) -> None:
@@ -72,7 +59,7 @@ class OutputConfig:
             raise ConfigError("fps", f"expected 1..240, got {self.fps}")
 
     @property
-    def wh(self) -> tuple[int, int]:
+    def frame_size(self) -> Size:
         return parse_size(self.size)
 
 

@@ -14,11 +14,13 @@ from livegen.control.bus import ControlEvent
 from livegen.control.mapping import Mapper, MappingConfig, parse_midi_source
 from livegen.params import CORE_PARAMS, ParameterStore, ParamRegistry, ParamSpec
 from livegen.patch import PatchError, parse_patch
+from livegen.stages import compose
 
 
 def registry() -> ParamRegistry:
     return ParamRegistry([
         *CORE_PARAMS,
+        *(p for p in compose.PARAMS if p.name.startswith("master.")),
         ParamSpec("style.mix", default=0.0, description="style fader"),
         ParamSpec("generator.speed", default=0.2, min=0.0, max=4.0),
         ParamSpec("generator.jump", kind="trigger", default=False, min=None, max=None),

@@ -21,6 +21,7 @@ from livegen.control.mapping import Mapper
 from livegen.control.sources import start_control_sources
 from livegen.params import CORE_PARAMS, ParameterStore, ParamRegistry, ParamSpec
 from livegen.patch import load_patch, parse_patch
+from livegen.stages import compose
 
 # The JACK server and virtual controller ports (session fixture shared by the MIDI tests).
 jack_server = jack_fixture.jack_server
@@ -32,6 +33,7 @@ TAG = f"lgtest{os.getpid()}"
 def registry() -> ParamRegistry:
     return ParamRegistry([
         *CORE_PARAMS,
+        *(p for p in compose.PARAMS if p.name.startswith("master.")),
         ParamSpec("style.mix", default=0.0),
         ParamSpec("generator.speed", default=0.2, min=0.0, max=4.0),
         ParamSpec("generator.jump", kind="trigger", default=False, min=None, max=None),

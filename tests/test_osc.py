@@ -26,11 +26,13 @@ from livegen.control.oscwire import encode_bundle, encode_message
 from livegen.control.sources import start_control_sources
 from livegen.params import CORE_PARAMS, ParameterStore, ParamRegistry, ParamSpec
 from livegen.patch import parse_patch
+from livegen.stages import compose
 
 
 def registry() -> ParamRegistry:
     return ParamRegistry([
         *CORE_PARAMS,
+        *(p for p in compose.PARAMS if p.name.startswith("master.")),
         ParamSpec("style.mix", default=0.0, description="style fader"),
         ParamSpec("generator.speed", default=0.2, min=0.0, max=4.0),
         ParamSpec("generator.jump", kind="trigger", default=False, min=None, max=None),
@@ -396,7 +398,7 @@ def test_listening_beyond_this_machine_is_an_explicit_opt_in():
 
 def test_osc_schema_lists_every_address_with_type_range_and_default(tmp_path, capsys):
     from livegen.control.osc import schema_main
-    from livegen.params import default_registry
+    from livegen.stages import default_registry
 
     p = tmp_path / "td.toml"
     p.write_text('[osc.aliases]\n"/style_mix" = "style.mix"\n[scenes.intro]\nvalues = {}\n')

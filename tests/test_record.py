@@ -23,6 +23,7 @@ from livegen.control.record import ShowRecorder, load_controls, make_header
 from livegen.control.sources import start_control_sources
 from livegen.params import CORE_PARAMS, ParameterStore, ParamRegistry, ParamSpec
 from livegen.patch import parse_patch
+from livegen.stages import compose
 
 # The JACK server and virtual controller ports (session fixture shared by the MIDI tests).
 jack_server = jack_fixture.jack_server
@@ -32,6 +33,7 @@ midi_out = jack_fixture.midi_out
 def registry() -> ParamRegistry:
     return ParamRegistry([
         *CORE_PARAMS,
+        *(p for p in compose.PARAMS if p.name.startswith("master.")),
         ParamSpec("style.mix", default=0.0, smoothing=0.1),
         ParamSpec("generator.speed", default=0.2, min=0.0, max=4.0, smoothing=0.2),
         ParamSpec("generator.jump", kind="trigger", default=False, min=None, max=None),

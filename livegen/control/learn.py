@@ -187,8 +187,8 @@ def main(argv: list[str]) -> int:
     from livegen.control.addresses import AddressBook
     from livegen.control.midi import MidiInputs
     from livegen.control.osc import OscServer
-    from livegen.params import default_registry
     from livegen.patch import PatchError, load_patch
+    from livegen.stages import default_registry
 
     patch_path = Path(args.patch) if args.patch else paths.DEFAULT_PATCH
     registry = default_registry()

@@ -402,8 +402,8 @@ def schema_main(argv: list[str]) -> int:
     ap.add_argument("--compact", action="store_true", help="one line instead of indented JSON")
     args = ap.parse_args(argv)
     from livegen import paths
-    from livegen.params import default_registry
     from livegen.patch import Patch, PatchError, load_patch
+    from livegen.stages import default_registry
 
     registry = default_registry()
     try:
