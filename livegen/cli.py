@@ -19,6 +19,7 @@ from livegen.size import Size, parse_size
 # Sub-commands owned by other modules: "cmd" or "cmd sub" -> module with main(argv).
 DELEGATES = {
     "osc-schema": ("livegen.control.osc", "schema_main"),
+    "patch-schema": ("livegen.patch", "schema_main"),
     "learn": ("livegen.control.learn", "main"),
     "stylize": ("livegen.stylize", "main"),
     "train data": ("livegen.train.data", "main"),
@@ -179,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         if key in DELEGATES and argv[:n] == words[:n]:
             module, func = DELEGATES[key]
             return int(getattr(importlib.import_module(module), func)(argv[n:]) or 0)
-    if argv and argv[0] in {k.split()[0] for k in DELEGATES} and argv[0] not in ("osc-schema", "learn", "stylize"):
+    groups = {k.split()[0] for k in DELEGATES if " " in k}
+    if argv and argv[0] in groups:
         subs = sorted(k.split()[1] for k in DELEGATES if k.startswith(argv[0] + " "))
         print(f"livegen {argv[0]}: choose one of {', '.join(subs)}", file=sys.stderr)
         return 2

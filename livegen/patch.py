@@ -7,14 +7,17 @@ patch: the error (file, key path, what was expected) goes to the HUD and the log
 
 from __future__ import annotations
 
+import argparse
 import hashlib
+import json
 import os
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from livegen.config import ConfigError, build
+from livegen.config import ConfigError, build, json_schema
 from livegen.control.mapping import MappingConfig, check_mappings
 from livegen.control.midi import MidiConfig
 from livegen.control.osc import OscConfig
@@ -226,3 +229,54 @@ class PatchWatcher:
             return None
         self._stamp = stamp
         return load_patch(self.path, self.registry)
+
+
+def _param_schema(registry: ParamRegistry) -> dict[str, Any]:
+    """``"style.mix" = 0.3`` keys with each parameter's type, range and description."""
+    props: dict[str, Any] = {}
+    for spec in registry:
+        if spec.kind == "trigger":
+            continue
+        if spec.kind == "enum":
+            prop: dict[str, Any] = {"anyOf": [{"enum": list(spec.choices)}, {"type": "integer"}]}
+        elif spec.kind == "bool":
+            prop = {"type": "boolean"}
+        else:
+            prop = {"type": "integer" if spec.kind == "int" else "number"}
+            if spec.min is not None:
+                prop["minimum"] = spec.min
+            if spec.max is not None:
+                prop["maximum"] = spec.max
+        prop["default"] = spec.default
+        prop["description"] = spec.description
+        props[spec.name] = prop
+    return {"type": "object", "properties": props, "additionalProperties": False}
+
+
+def patch_schema(registry: ParamRegistry | None = None) -> dict[str, Any]:
+    """JSON Schema of a patch file, parameter names included, for editor completion (Taplo, VS Code)."""
+    schema = json_schema(Patch)
+    values = _param_schema(registry or default_registry())
+    schema["properties"]["params"] = values
+    scene = schema["properties"]["scenes"]["additionalProperties"]
+    scene["properties"]["values"] = values
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "livegen patch"
+    return schema
+
+
+def schema_main(argv: list[str]) -> int:
+    """``livegen patch-schema``: print (or write) the patch file's JSON Schema."""
+    ap = argparse.ArgumentParser(prog="livegen patch-schema", description=schema_main.__doc__)
+    ap.add_argument("-o", "--out", help="write to this file instead of standard output")
+    args = ap.parse_args(argv)
+    text = json.dumps(patch_schema(), indent=2) + "\n"
+    if args.out:
+        try:
+            Path(args.out).write_text(text, encoding="utf-8")
+        except OSError as e:
+            print(f"livegen patch-schema: cannot write {args.out}: {e.strerror}", file=sys.stderr)
+            return 1
+    else:
+        sys.stdout.write(text)
+    return 0

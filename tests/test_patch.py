@@ -3,13 +3,16 @@ and a broken save during a show never replaces the patch that is playing."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
 import torch
 
+from livegen import cli
 from livegen.engine import Engine
 from livegen.patch import PatchError, load_patch, parse_patch
 from livegen.paths import PATCHES
@@ -92,3 +95,24 @@ def test_a_broken_save_keeps_the_show_running_and_a_fixed_save_is_picked_up(tmp_
         engine.tick(0.2 + i / 30)
     assert engine.patch.name == "show" and engine.patch is not patch
     assert engine.store.get("compose.amount") == pytest.approx(0.7)
+
+
+def test_a_misspelt_section_key_gets_a_did_you_mean():
+    with pytest.raises(PatchError, match=r"output\.fsp: unknown key \(did you mean fps\?"):
+        parse_patch('[output]\nfsp = 60\n')
+
+
+def test_an_editor_with_the_patch_schema_completes_and_checks_patch_files(tmp_path, capsys):
+    jsonschema = pytest.importorskip("jsonschema", reason="the test extra brings jsonschema")
+    assert cli.main(["patch-schema", "-o", str(tmp_path / "livegen.schema.json")]) == 0
+    schema = json.loads((tmp_path / "livegen.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    for shipped in sorted(PATCHES.glob("*.toml")):
+        jsonschema.validate(tomllib.loads(shipped.read_text()), schema)
+    params = schema["properties"]["params"]["properties"]
+    assert params["style.stabilize"]["default"] == 0.75 and params["style.stabilize"]["maximum"] == 0.95
+    assert params["compose.mode"]["anyOf"][0]["enum"][0] == "mix"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"params": {"style.mixx": 0.3}}, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"output": {"fsp": 60}}, schema)
