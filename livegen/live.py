@@ -237,7 +237,7 @@ class LiveShow:
     def __enter__(self) -> LiveShow:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *_: object) -> None:
         self.close()
 
 

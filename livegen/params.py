@@ -170,10 +170,6 @@ class Snapshot(Mapping[str, Any]):
         """True if trigger ``name`` fired since the previous frame."""
         return name in self._fired
 
-    @property
-    def triggers(self) -> frozenset[str]:
-        return self._fired
-
 
 @dataclass
 class _Fade:

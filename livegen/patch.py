@@ -130,9 +130,6 @@ class Patch:
     def base_dir(self) -> Path | None:
         return self.source_path.parent if self.source_path else None
 
-    def scene_names(self) -> list[str]:
-        return list(self.scenes)
-
     def scene_for_key(self, key: int) -> str | None:
         """Scene bound to number key ``key``; unbound keys pick the key-th scene in file order."""
         for name, s in self.scenes.items():

@@ -119,9 +119,6 @@ class OutputSmoother:
         self.prev_in: torch.Tensor | None = None
         self.prev_out: torch.Tensor | None = None
 
-    def reset(self) -> None:
-        self.prev_in = self.prev_out = None
-
     def __call__(self, frame: torch.Tensor, out: torch.Tensor, amount: float) -> torch.Tensor:
         if amount > 0.0 and self.prev_out is not None and self.prev_out.shape == out.shape:
             change = (frame - self.prev_in).abs().mean(dim=1, keepdim=True)
