@@ -188,7 +188,8 @@ class LiveShow:
     """
 
     def __init__(self, patch: Patch, *, size: Size | None = None, device: str | None = None,
-                 camera: str | int | None = None, record: str | Path | None = None, fullscreen: bool = False,
+                 camera: str | int | None = None, record: str | Path | None = None, force: bool = False,
+                 fullscreen: bool = False,
                  display: int | None = None, hud: bool | None = None, display_fps: float = 60.0,
                  model_fps: float | None = None, controls: bool = True, vsync: bool = True) -> None:
         self.patch = patch
@@ -202,7 +203,7 @@ class LiveShow:
                 self.controls = start_control_sources(patch, self.engine.bus, self.clock.now, self.engine.registry)
                 self.engine.on_patch_reload.append(self._restart_controls)
             if record:
-                self.engine.start_recording(Path(record))
+                self.engine.start_recording(Path(record), force=force)
             self.window = WindowSink(self.engine.size, title=f"livegen — {patch.name}",
                                      fullscreen=fullscreen or patch.output.fullscreen,
                                      display=display if display is not None else patch.output.display,

@@ -129,6 +129,7 @@ class Patch:
     mappings: list[MappingConfig] = field(default_factory=list)
     source_path: Path | None = field(default=None, init=False, compare=False)
     source_hash: str = field(default="", init=False, compare=False)
+    source_text: str = field(default="", init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not 0 <= self.seed <= limits.SEED_MAX:
@@ -212,6 +213,7 @@ def parse_patch(text: str, file: str | Path = "<patch>", registry: ParamRegistry
     except ConfigError as e:
         raise PatchError(file, e.path, e.message) from None
     patch.source_hash = hashlib.sha256(text.encode()).hexdigest()
+    patch.source_text = text
     return patch
 
 

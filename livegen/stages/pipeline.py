@@ -77,6 +77,11 @@ class Pipeline:
         lines.append(self.generator.status if self.generator is not None else "generator: off in patch")
         return lines
 
+    def missing_layers(self) -> list[str]:
+        """Status lines of stages the patch gives a model for that are off (model missing or broken)."""
+        return [stage.status for stage in (self.style, self.generator)
+                if stage is not None and stage.cfg.model and not stage.available]
+
     def camera_tensor(self, snap: Snapshot, image: np.ndarray | None, seq: int) -> torch.Tensor:
         if image is None:
             return test_pattern(snap.t, self.size, self.device)

@@ -169,8 +169,9 @@ class StyleStage(torch.nn.Module):
         try:
             net, manifest = load_style_model(path, self.device)
         except ModelError as e:
-            log.error("style model unusable, passing frames through: %s", e)
-            self.status = f"style: model unusable ({path.name}), passing through"
+            log.error("style stage off, passing frames through: %s", e)
+            reason = str(e).split(": ", 1)[-1]
+            self.status = f"style: {cfg.model} unusable — passing frames through ({reason[:90]})"
             return
         self.net = net
         self.styles = [s.get("key", f"style{i + 1}") for i, s in enumerate(manifest.get("styles", []))]
