@@ -35,6 +35,7 @@ DELEGATES = {
     "bench osc": ("livegen.bench.osc_flood", "main"),
     "bench engine": ("livegen.bench.engine", "main"),
     "bench cuda": ("livegen.bench.cuda_check", "main"),
+    "bench soak": ("livegen.bench.soak", "main"),
 }
 
 log = logging.getLogger("livegen")

@@ -54,7 +54,11 @@ class ErrorLog:
         self.last = ""
         self.total = 0
 
+    MAX_CHARS = 300  # a hostile value (a 20 KB scene name) must not fill the log and the HUD
+
     def report(self, message: str) -> None:
+        if len(message) > self.MAX_CHARS:
+            message = message[: self.MAX_CHARS - 1] + "…"
         self.total += 1
         if message not in self.counts and len(self.counts) >= 1000:
             # Weeks of a sender spraying random addresses must not grow memory without end.

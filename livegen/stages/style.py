@@ -72,9 +72,13 @@ class StyleConfig:
 
 
 def internal_size(h: int, w: int, scale: float, multiple: int) -> tuple[int, int]:
-    """Size the net runs at: the frame scaled by ``scale``, rounded to the net's multiple."""
-    ih = max(multiple, int(round(h * scale / multiple)) * multiple)
-    iw = max(multiple, int(round(w * scale / multiple)) * multiple)
+    """Size the net runs at: the frame scaled by ``scale``, rounded to the net's multiple.
+
+    At least two multiples per side: at one, the deepest layers are a single pixel wide and their
+    reflection padding has nothing to reflect (a tiny window or render would fail every frame).
+    """
+    ih = max(2 * multiple, int(round(h * scale / multiple)) * multiple)
+    iw = max(2 * multiple, int(round(w * scale / multiple)) * multiple)
     return ih, iw
 
 
