@@ -36,6 +36,7 @@ DELEGATES = {
     "bench engine": ("livegen.bench.engine", "main"),
     "bench cuda": ("livegen.bench.cuda_check", "main"),
     "bench soak": ("livegen.bench.soak", "main"),
+    "bench budget": ("livegen.bench.budget", "main"),
 }
 
 log = logging.getLogger("livegen")

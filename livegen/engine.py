@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from livegen.budget import FrameBudget
 from livegen.clock import Tempo
 from livegen.control.bus import ControlBus, ControlEvent
 from livegen.control.mapping import Mapper
@@ -141,6 +142,7 @@ class Engine:
         self.watcher = PatchWatcher(patch.source_path, self.registry) if watch and patch.source_path else None
         self.recorder: ShowRecorder | None = None
         self.recording_allowed = True  # renders turn this off: a replayed "record" writes nothing there
+        self.budget: FrameBudget | None = None  # set by live shows (see adapt_to_budget)
         self.record_dir = Path.cwd()  # where a "record" control puts its show logs
         self._hashes = ModelHashes(self._model_paths())
         self.recent: deque[str] = deque(maxlen=4)
@@ -306,6 +308,7 @@ class Engine:
                 self.errors.report(f"{layer_new.status} — keeping the previous {attr} model")
                 setattr(fresh, attr, layer_old)
         fresh.timer = self.pipeline.timer
+        fresh.quality = self.pipeline.quality
         self.pipeline = fresh
 
     # -- the frame ------------------------------------------------------------------------
@@ -324,7 +327,11 @@ class Engine:
         self.last_snapshot = snap
         try:
             image, seq = self.camera(t)
+            started = time.perf_counter()
             frame = self.pipeline(snap, image, seq)
+            if self.budget is not None and self.budget.update((time.perf_counter() - started) * 1000.0, t):
+                self.pipeline.quality = self.budget.quality
+                self.recent.append(self.budget.status())
             if not torch.isfinite(frame).all():
                 raise FloatingPointError("stage produced NaN/inf pixels")
             self.last_frame = frame
@@ -342,8 +349,15 @@ class Engine:
         self.frame += 1
         return frame
 
+    def adapt_to_budget(self, budget_ms: float) -> None:
+        """Hold frames to ``budget_ms`` by stepping the stages' quality (live shows; see budget.py)."""
+        self.budget = FrameBudget(budget_ms)
+        self.pipeline.quality = self.budget.quality
+
     def status_lines(self) -> list[str]:
         lines = [self.camera_status(), *self.pipeline.status()]
+        if self.budget is not None:
+            lines.append(self.budget.status())
         lines.extend(self.notes)
         return lines
 

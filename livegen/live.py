@@ -196,6 +196,8 @@ class LiveShow:
         self.clock = WallClock()
         self.engine, self.feed = open_engine(patch, lockstep=False, size=size, device=device, camera=camera,
                                              watch=True)
+        if patch.output.adaptive:
+            self.engine.adapt_to_budget(patch.output.frame_budget_ms)
         self.controls: Any = None
         self.window: WindowSink | None = None
         try:

@@ -57,6 +57,8 @@ class OutputConfig:
     fullscreen: bool = False
     display: int = 0
     hud: bool = True
+    budget_ms: float = 0.0  # live frame budget; 0 = one frame period at fps
+    adaptive: bool = True  # live shows lower the stages' quality when frames run late (renders never do)
 
     def __post_init__(self) -> None:
         _check_size("size", self.size)
@@ -64,6 +66,12 @@ class OutputConfig:
             raise ConfigError("fps", f"expected 1..240, got {self.fps}")
         if not 0 <= self.display <= 63:
             raise ConfigError("display", f"expected a display index 0..63, got {self.display}")
+        if not 0 <= self.budget_ms <= 10_000:
+            raise ConfigError("budget_ms", f"expected 0..10000 ms (0 = one frame at fps), got {self.budget_ms}")
+
+    @property
+    def frame_budget_ms(self) -> float:
+        return self.budget_ms or 1000.0 / self.fps
 
     @property
     def frame_size(self) -> Size:

@@ -196,7 +196,8 @@ class StyleStage(torch.nn.Module):
         return self._w_cache[1]
 
     @torch.inference_mode()
-    def forward(self, snap: Snapshot, frame: torch.Tensor) -> torch.Tensor:
+    def forward(self, snap: Snapshot, frame: torch.Tensor, scale_factor: float = 1.0) -> torch.Tensor:
+        """Stylise ``frame``; ``scale_factor`` (the frame budget's) shrinks the net's internal size."""
         if not self.available or self.net is None:
             return frame
         # The specs bound every value (the store clamps on write), so no re-clamping here.
@@ -205,7 +206,7 @@ class StyleStage(torch.nn.Module):
             return frame
         stabilize = float(snap["style.stabilize"])
         self.net.set_stabilize(stabilize)
-        scale = float(snap["style.scale"])
+        scale = float(snap["style.scale"]) * scale_factor
         w = self._weights(snap)
         # The display may repaint faster than the camera delivers: the same frame tensor with the
         # same settings gives the same picture, so it is not styled twice.
