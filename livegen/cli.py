@@ -37,6 +37,7 @@ DELEGATES = {
     "bench cuda": ("livegen.bench.cuda_check", "main"),
     "bench soak": ("livegen.bench.soak", "main"),
     "bench budget": ("livegen.bench.budget", "main"),
+    "bench latency": ("livegen.bench.latency", "main"),
 }
 
 log = logging.getLogger("livegen")
