@@ -18,8 +18,8 @@ from typing import Any
 
 # Sub-commands owned by other modules: "cmd" or "cmd sub" -> module with main(argv).
 DELEGATES = {
-    "osc-schema": ("livegen.control.osc", "schema_main"),
-    "learn": ("livegen.control.learn", "main"),
+    "osc-schema": ("livegen.control_cli", "osc_schema_main"),
+    "learn": ("livegen.control_cli", "learn_main"),
     "stylize": ("livegen.stylize", "main"),
     "train data": ("livegen.train.data", "main"),
     "train gan": ("livegen.train.gan", "main"),
@@ -61,7 +61,7 @@ def _load(patch_path: str | None):  # noqa: ANN202 — returns Patch; import kep
 def cmd_run(args: argparse.Namespace) -> int:
     """Play a patch live in a window until Esc/Q (or --seconds)."""
     from livegen.clock import WallClock
-    from livegen.control.sources import start_control_sources
+    from livegen.control.inputs import start_inputs
     from livegen.engine import Engine
     from livegen.live import LiveRunner
     from livegen.pipeline import pick_device
@@ -79,7 +79,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     feed = CameraFeed(source, size, patch.camera.mirror, patch.camera.loop, lockstep=False)
     clock = WallClock()
     engine = Engine(patch, device, size, camera=feed, camera_status=feed.status, watch=True)
-    controls = start_control_sources(patch, engine.bus, clock.now, engine.registry)
+    controls = start_inputs(patch.osc, patch.midi, patch.mappings, engine.bus, clock.now, engine.registry)
     if args.record:
         engine.start_recording(Path(args.record))
     window = WindowSink(size, title=f"livegen — {patch.name}", fullscreen=args.fullscreen or patch.output.fullscreen,
@@ -92,7 +92,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         # A saved patch with new OSC/MIDI settings takes effect without stopping the show.
         if asdict(old.osc) != asdict(new.osc) or asdict(old.midi) != asdict(new.midi):
             runner.controls.close()
-            runner.controls = start_control_sources(new, engine.bus, clock.now, engine.registry)
+            runner.controls = start_inputs(new.osc, new.midi, new.mappings, engine.bus, clock.now, engine.registry)
 
     engine.on_patch_reload.append(restart_controls)
     log.info("playing %s on %s at %dx%d — %s", patch.name, device, size[0], size[1], feed.status())

@@ -11,7 +11,10 @@ import pytest
 from livegen.clock import Tempo
 from livegen.config import ConfigError
 from livegen.control.bus import ControlEvent
-from livegen.control.mapping import Mapper, MappingConfig, parse_midi_source
+from livegen.control.mapping.router import Mapper
+from livegen.control.mapping.schema import MappingConfig
+from livegen.control.midiclock import MidiClockFollower
+from livegen.control.midikinds import parse_midi_source
 from livegen.params import CORE_PARAMS, ParameterStore, ParamRegistry, ParamSpec
 from livegen.patch import PatchError, parse_patch
 
@@ -34,7 +37,8 @@ def ev(address: str, value=None, t: float = 0.0) -> ControlEvent:
 
 def setup(*mappings: MappingConfig, tempo: Tempo | None = None, follow_clock: bool = False):
     reg = registry()
-    return Mapper(reg, list(mappings), tempo=tempo, follow_clock=follow_clock), ParameterStore(reg)
+    clock = MidiClockFollower(tempo) if tempo is not None and follow_clock else None
+    return Mapper(reg, list(mappings), tempo=tempo, midi_clock=clock), ParameterStore(reg)
 
 
 def test_a_fader_moves_a_parameter_across_its_output_range():
@@ -224,6 +228,7 @@ def test_midi_clock_at_steady_120_bpm_is_within_half_a_bpm():
         for i in range(24 * 16):
             m.apply(ev("midi/clock", None, 1.0 + i * period + rnd.uniform(-jitter, jitter)), store)
         assert tempo.bpm == pytest.approx(120.0, abs=0.5)
+        m.begin_frame(1.0 + 383 * period, store)  # the next frame shows the followed tempo
         assert store.targets["tempo.bpm"] == pytest.approx(tempo.bpm)
         # The first tick after Start was beat 0, so the last one (tick 383) is beat 15.958.
         assert tempo.beat(1.0 + 383 * period) == pytest.approx(383 / 24, abs=0.05)

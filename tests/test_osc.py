@@ -20,10 +20,13 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 from waiting import wait_for
 
 from livegen.control.bus import ControlBus
-from livegen.control.mapping import AddressBook, Mapper
-from livegen.control.osc import OscConfig, OscServer, schema
-from livegen.control.oscwire import encode_bundle, encode_message
-from livegen.control.sources import start_control_sources
+from livegen.control.inputs import start_inputs
+from livegen.control.osc.config import OscConfig
+from livegen.control.osc.schema import AddressBook
+from livegen.control.osc.server import OscServer
+from livegen.control.osc.wire import encode_bundle, encode_message
+from livegen.control_cli import osc_schema_main, patch_osc_schema
+from livegen.engine import make_mapper
 from livegen.params import CORE_PARAMS, ParameterStore, ParamRegistry, ParamSpec
 from livegen.patch import parse_patch
 
@@ -50,10 +53,10 @@ class Show:
         self.bus = ControlBus()
         t0 = time.monotonic()
         self.now = lambda: time.monotonic() - t0
-        self.sources = start_control_sources(self.patch, self.bus, self.now, self.reg)
-        assert self.sources.osc is not None, self.sources.status()
-        self.port = self.sources.osc.port
-        self.mapper = Mapper.from_patch(self.patch, self.reg)
+        self.inputs = start_inputs(self.patch.osc, self.patch.midi, self.patch.mappings, self.bus, self.now, self.reg)
+        assert self.inputs.osc is not None, self.inputs.status()
+        self.port = self.inputs.osc.port
+        self.mapper = make_mapper(self.patch, self.reg)
         self.store = ParameterStore(self.reg)
         self.client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.client.bind(("127.0.0.1", 0))
@@ -71,18 +74,18 @@ class Show:
         for e in events:
             self.actions += self.mapper.apply(e, self.store)
         snap = self.store.snapshot(t)
-        self.sources.feedback(snap, {"fps": 30.0})
+        self.inputs.feedback(snap, {"fps": 30.0})
         return events, snap
 
     def settle(self, n: int) -> list:
         """Frames until the receive thread has pushed n messages; returns all events drained."""
-        assert wait_for(lambda: self.sources.osc.received >= n), self.sources.status()
+        assert wait_for(lambda: self.inputs.osc.received >= n), self.inputs.status()
         events, _ = self.frame()
         return events
 
     def close(self) -> None:
         self.client.close()
-        self.sources.close()
+        self.inputs.close()
 
 
 @contextmanager
@@ -175,7 +178,7 @@ def test_a_query_answers_the_sender_with_the_current_value():
         s.send(encode_message("/livegen/compose/mode", "?"))
         data, _ = s.client.recvfrom(1024)
         assert data == encode_message("/livegen/compose/mode", "screen")
-        assert s.sources.osc.queries == 2
+        assert s.inputs.osc.queries == 2
 
 
 def test_feedback_sends_parameter_changes_fps_beat_and_scene():
@@ -187,21 +190,21 @@ def test_feedback_sends_parameter_changes_fps_beat_and_scene():
         reg = registry()
         patch = parse_patch("[midi]\nenabled = false\n[osc]\n" + text, registry=reg)
         bus = ControlBus()
-        sources = start_control_sources(patch, bus, time.monotonic, reg)
+        inputs = start_inputs(patch.osc, patch.midi, patch.mappings, bus, time.monotonic, reg)
         try:
             store = ParameterStore(reg)
-            sources.feedback(store.snapshot(0.0, beat=1.5), {"fps": 29.5, "scene": "intro"})
+            inputs.feedback(store.snapshot(0.0, beat=1.5), {"fps": 29.5, "scene": "intro"})
             first = _addresses(rx.recvfrom(65536)[0])
             assert {"/livegen/style/mix", "/livegen/status/fps", "/livegen/status/scene",
                     "/livegen/status/beat"} <= set(first)
             store.set("style.mix", 0.75)
             time.sleep(0.002)  # past the 1 ms feedback interval
-            sources.feedback(store.snapshot(0.1, beat=1.7), {"fps": 29.5, "scene": "intro"})
+            inputs.feedback(store.snapshot(0.1, beat=1.7), {"fps": 29.5, "scene": "intro"})
             second = _addresses(rx.recvfrom(65536)[0])
             assert second["/livegen/style/mix"] == pytest.approx(0.75)
             assert "/livegen/status/scene" not in second and "/livegen/generator/speed" not in second
         finally:
-            sources.close()
+            inputs.close()
     finally:
         rx.close()
 
@@ -217,15 +220,15 @@ def test_senders_outside_the_allow_list_are_dropped_and_counted():
     reg = registry()
     patch = parse_patch('[midi]\nenabled = false\n[osc]\nport = 0\nallow = ["10.0.0.0/8"]\n', registry=reg)
     bus = ControlBus()
-    sources = start_control_sources(patch, bus, time.monotonic, reg)
+    inputs = start_inputs(patch.osc, patch.midi, patch.mappings, bus, time.monotonic, reg)
     try:
         c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        c.sendto(encode_message("/livegen/style/mix", 0.5), ("127.0.0.1", sources.osc.port))
-        assert wait_for(lambda: sources.osc.denied == 1)
-        assert len(bus) == 0 and any("denied" in line for line in sources.status())
+        c.sendto(encode_message("/livegen/style/mix", 0.5), ("127.0.0.1", inputs.osc.port))
+        assert wait_for(lambda: inputs.osc.denied == 1)
+        assert len(bus) == 0 and any("denied" in line for line in inputs.status())
         c.close()
     finally:
-        sources.close()
+        inputs.close()
 
 
 def test_a_busy_port_is_reported_and_the_show_goes_on():
@@ -234,11 +237,11 @@ def test_a_busy_port_is_reported_and_the_show_goes_on():
     try:
         reg = registry()
         patch = parse_patch(f"[midi]\nenabled = false\n[osc]\nport = {blocker.getsockname()[1]}\n", registry=reg)
-        sources = start_control_sources(patch, ControlBus(), time.monotonic, reg)
-        assert sources.osc is None
-        assert "cannot listen" in sources.status()[0]
-        sources.feedback(ParameterStore(reg).snapshot(0.0), {})
-        sources.close()
+        inputs = start_inputs(patch.osc, patch.midi, patch.mappings, ControlBus(), time.monotonic, reg)
+        assert inputs.osc is None
+        assert "cannot listen" in inputs.status()[0]
+        inputs.feedback(ParameterStore(reg).snapshot(0.0), {})
+        inputs.close()
     finally:
         blocker.close()
 
@@ -254,7 +257,7 @@ def test_nan_wrong_types_unknown_addresses_and_out_of_range_are_counted_not_rais
         s.send(b"\x00\x01garbage")
         s.send(encode_message("/livegen/fx/steps", 4))
         s.settle(2)
-        osc = s.sources.osc
+        osc = s.inputs.osc
         assert wait_for(lambda: osc.packets == 8)
         assert (osc.bad_values, osc.unknown, osc.clamped, osc.malformed) == (4, 1, 1, 1)
         assert s.store.targets["generator.speed"] == 4.0 and s.store.targets["style.mix"] == 0.0
@@ -305,7 +308,7 @@ osc_arg = st.one_of(
 def test_the_fast_path_parser_reads_what_python_osc_reads(address, args, tail):
     from pythonosc.osc_packet import OscPacket
 
-    from livegen.control.oscwire import parse_simple
+    from livegen.control.osc.wire import parse_simple
 
     dgram = typed(address, *args)
     fast = parse_simple(dgram)
@@ -330,7 +333,7 @@ def test_the_receive_thread_survives_a_burst_of_garbage_over_a_real_socket():
         s.send(encode_message("/livegen/style/mix", 0.125))
         s.settle(1)
         assert s.store.targets["style.mix"] == 0.125
-        assert s.sources.osc._thread.is_alive()
+        assert s.inputs.osc._thread.is_alive()
 
 
 SENDER = r"""
@@ -347,13 +350,13 @@ s.sendto(b"/livegen/fx/steps\x00\x00\x00,i\x00\x00" + struct.pack(">i", 7), ("12
 
 def test_ten_thousand_unpaced_messages_from_another_process_all_arrive():
     with show() as s:
-        if s.sources.osc.recv_buffer < 4 * 1024 * 1024:
-            pytest.skip(f"the kernel granted only {s.sources.osc.recv_buffer} B of receive buffer "
+        if s.inputs.osc.recv_buffer < 4 * 1024 * 1024:
+            pytest.skip(f"the kernel granted only {s.inputs.osc.recv_buffer} B of receive buffer "
                         "(raise net.core.rmem_max to 4194304 to run the flood test)")
         proc = subprocess.run([sys.executable, "-c", SENDER, str(s.port), "10000"], timeout=120)
         assert proc.returncode == 0
-        osc = s.sources.osc
-        assert wait_for(lambda: osc.received >= 10001, timeout=60), s.sources.status()
+        osc = s.inputs.osc
+        assert wait_for(lambda: osc.received >= 10001, timeout=60), s.inputs.status()
         events, _ = s.frame()
         assert osc.received == 10001 and osc.malformed == 0
         # Continuous values coalesce to the newest per address; the loop sees a handful of events.
@@ -395,12 +398,11 @@ def test_listening_beyond_this_machine_is_an_explicit_opt_in():
 
 
 def test_osc_schema_lists_every_address_with_type_range_and_default(tmp_path, capsys):
-    from livegen.control.osc import schema_main
     from livegen.params import default_registry
 
     p = tmp_path / "td.toml"
     p.write_text('[osc.aliases]\n"/style_mix" = "style.mix"\n[scenes.intro]\nvalues = {}\n')
-    assert schema_main([str(p)]) == 0
+    assert osc_schema_main([str(p)]) == 0
     out = json.loads(capsys.readouterr().out)
     reg = default_registry()
     by_addr = {d["address"]: d for d in out["parameters"]}
@@ -409,4 +411,4 @@ def test_osc_schema_lists_every_address_with_type_range_and_default(tmp_path, ca
     assert (mix["type"], mix["min"], mix["max"], mix["default"]) == ("float", 0.0, 1.0, reg["style.mix"].default)
     assert out["aliases"] == [{"address": "/style_mix", "target": "style.mix"}]
     assert "/livegen/scene/intro" in {a["address"] for a in out["actions"]}
-    assert schema(parse_patch("", registry=reg), reg)["listen"] == "127.0.0.1:9000"
+    assert patch_osc_schema(parse_patch("", registry=reg), reg)["listen"] == "127.0.0.1:9000"

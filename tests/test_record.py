@@ -17,10 +17,11 @@ import pytest
 
 from livegen.clock import Tempo, WallClock
 from livegen.control.bus import ControlBus, ControlEvent
-from livegen.control.mapping import Mapper
-from livegen.control.oscwire import encode_message
+from livegen.control.inputs import start_inputs
+from livegen.control.mapping.router import Mapper
+from livegen.control.osc.wire import encode_message
 from livegen.control.record import ShowRecorder, load_controls, make_header
-from livegen.control.sources import start_control_sources
+from livegen.engine import make_mapper
 from livegen.params import CORE_PARAMS, ParameterStore, ParamRegistry, ParamSpec
 from livegen.patch import parse_patch
 
@@ -44,7 +45,8 @@ def test_a_show_log_keeps_header_events_and_frame_times(tmp_path):
     patch = parse_patch('name = "club"\nseed = 5\n', registry=registry())
     model = tmp_path / "m.safetensors"
     model.write_bytes(b"weights")
-    rec = ShowRecorder(path, make_header(patch, models=[model], initial={"style.mix": 0.5}))
+    rec = ShowRecorder(path, make_header(patch.source_path, patch.source_hash, patch.seed, models=[model],
+                                         initial={"style.mix": 0.5}))
     e1 = ControlEvent(0.01, "osc", "/livegen/style/mix", 0.25)
     e2 = ControlEvent(0.02, "midi", "midi/cc/1/7", 64)
     rec.log_frame(0, 0.0, [])
@@ -215,12 +217,12 @@ def test_a_live_run_replays_frame_for_frame_in_lockstep(tmp_path, midi_out):
     patch = parse_patch(f'[osc]\nport = 0\n[midi]\ninputs = ["{port_name}"]\n' + REPLAY_PATCH, registry=reg)
     clock = WallClock()
     bus = ControlBus()
-    sources = start_control_sources(patch, bus, clock.now, reg)
+    inputs = start_inputs(patch.osc, patch.midi, patch.mappings, bus, clock.now, reg)
     tempo = Tempo(patch.tempo.bpm)
-    mapper = Mapper.from_patch(patch, reg, tempo)
+    mapper = make_mapper(patch, reg, tempo)
     store = ParameterStore(reg)
     path = tmp_path / "live.jsonl"
-    rec = ShowRecorder(path, make_header(patch))
+    rec = ShowRecorder(path, make_header(patch.source_path, patch.source_hash, patch.seed))
     live = []
     stop = threading.Event()
 
@@ -236,19 +238,19 @@ def test_a_live_run_replays_frame_for_frame_in_lockstep(tmp_path, midi_out):
             if i % 3 == 0:
                 out.send(mido.Message("control_change", channel=0, control=7, value=rnd.randint(0, 127)))
             if i % 5 == 0:
-                s.sendto(encode_message("/livegen/style/mix", rnd.random()), ("127.0.0.1", sources.osc.port))
+                s.sendto(encode_message("/livegen/style/mix", rnd.random()), ("127.0.0.1", inputs.osc.port))
             if i % 17 == 0:
-                s.sendto(encode_message("/pad", float(i % 2)), ("127.0.0.1", sources.osc.port))
+                s.sendto(encode_message("/pad", float(i % 2)), ("127.0.0.1", inputs.osc.port))
             if i % 23 == 0:
-                s.sendto(encode_message("/jump", 1.0), ("127.0.0.1", sources.osc.port))
+                s.sendto(encode_message("/jump", 1.0), ("127.0.0.1", inputs.osc.port))
             time.sleep(0.01)
         s.close()
 
     th = threading.Thread(target=performer)
     try:
-        assert sources.midi is not None
+        assert inputs.midi is not None
         deadline = time.monotonic() + 15
-        while not sources.midi.ports and time.monotonic() < deadline:
+        while not inputs.midi.ports and time.monotonic() < deadline:
             time.sleep(0.02)
         th.start()
         prev = 0.0
@@ -264,7 +266,7 @@ def test_a_live_run_replays_frame_for_frame_in_lockstep(tmp_path, midi_out):
         if th.is_alive():
             th.join()
         rec.close()
-        sources.close()
+        inputs.close()
 
     cf = load_controls(path)
     assert len(cf.events) > 100 and {e.source for e in cf.events} == {"osc", "midi"}
@@ -272,7 +274,7 @@ def test_a_live_run_replays_frame_for_frame_in_lockstep(tmp_path, midi_out):
     for e in cf.events:
         rbus.push(e)
     rtempo = Tempo(patch.tempo.bpm)
-    rmapper = Mapper.from_patch(patch, reg, rtempo)
+    rmapper = make_mapper(patch, reg, rtempo)
     rstore = ParameterStore(reg)
     replay = []
     prev = 0.0

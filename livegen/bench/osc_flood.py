@@ -18,9 +18,10 @@ import sys
 import threading
 import time
 
-from livegen.control.addresses import AddressBook
 from livegen.control.bus import ControlBus
-from livegen.control.osc import OscConfig, OscServer
+from livegen.control.osc.config import OscConfig
+from livegen.control.osc.schema import AddressBook
+from livegen.control.osc.server import OscServer
 from livegen.params import CORE_PARAMS, ParamRegistry, ParamSpec
 
 _ADDRESSES = [f"/livegen/bench/p{i}" for i in range(8)]

@@ -1,30 +1,31 @@
-"""Starts and stops the live control inputs a patch enables (OSC server, MIDI ports, OSC feedback).
+"""Starts and stops the live control inputs a show enables (OSC server, MIDI ports, OSC feedback).
 
-The engine calls :func:`start_control_sources` once at start, ``feedback(snap, info)`` once per
-frame, ``status()`` for the HUD, and ``close()`` at the end. A busy OSC port or a missing MIDI
+The live runner calls :func:`start_inputs` once at start (and again when a saved patch changes
+the [osc] or [midi] settings), ``feedback(snap, info)`` once per frame, ``status()`` for the HUD,
+and ``close()`` at the end. A busy OSC port or a missing MIDI
 system is reported in ``status()`` and the log; the show runs on without that input.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from livegen.config import ConfigError
-from livegen.control.addresses import AddressBook
 from livegen.control.bus import ControlBus
-from livegen.control.midi import MidiInputs
-from livegen.control.osc import OscFeedback, OscServer
+from livegen.control.mapping.schema import MappingConfig, osc_sources
+from livegen.control.midi import MidiConfig, MidiInputs
+from livegen.control.osc.config import OscConfig
+from livegen.control.osc.feedback import OscFeedback
+from livegen.control.osc.schema import AddressBook
+from livegen.control.osc.server import OscServer
 from livegen.params import ParamRegistry, Snapshot
-
-if TYPE_CHECKING:
-    from livegen.patch import Patch
 
 log = logging.getLogger("livegen.control")
 
 
-class ControlSources:
+class ControlInputs:
     """The running inputs; every method is safe to call whatever failed to start."""
 
     def __init__(self) -> None:
@@ -63,31 +64,32 @@ class ControlSources:
         self.osc = self.midi = self.out = None
 
 
-def start_control_sources(patch: Patch, bus: ControlBus, now: Callable[[], float],
-                          registry: ParamRegistry) -> ControlSources:
-    """Start what ``patch`` enables; events are stamped with ``now()`` (engine-clock seconds)."""
-    cs = ControlSources()
-    cfg = patch.osc
-    if cfg.enabled:
-        mapped = {m.source for m in patch.mappings if not m.source.startswith("midi/")}
+def start_inputs(osc: OscConfig, midi: MidiConfig, mappings: Iterable[MappingConfig], bus: ControlBus,
+                 now: Callable[[], float], registry: ParamRegistry) -> ControlInputs:
+    """Start the inputs the [osc] and [midi] settings enable; events are stamped with ``now()`` (engine seconds).
+
+    ``mappings`` tell the OSC server which addresses besides the parameters and actions to let through.
+    """
+    inputs = ControlInputs()
+    if osc.enabled:
         try:
-            book = AddressBook(registry, cfg.aliases, mapped)
-            cs.osc = OscServer(cfg, bus, now, book).start()
+            book = AddressBook(registry, osc.aliases, osc_sources(mappings))
+            inputs.osc = OscServer(osc, bus, now, book).start()
         except OSError as e:
-            msg = f"osc: cannot listen on {cfg.host}:{cfg.port} ({e.strerror or e})"
-            cs.problems.append(msg)
+            msg = f"osc: cannot listen on {osc.host}:{osc.port} ({e.strerror or e})"
+            inputs.problems.append(msg)
             log.warning(msg)
         except ConfigError as e:  # a bad alias; patch loading normally catches it first
-            cs.problems.append(f"osc: {e}")
+            inputs.problems.append(f"osc: {e}")
             log.warning("osc: %s", e)
-        if cfg.feedback:
+        if osc.feedback:
             try:
-                cs.out = OscFeedback(cfg.feedback, cfg.feedback_rate, registry)
+                inputs.out = OscFeedback(osc.feedback, osc.feedback_rate)
             except OSError as e:
-                cs.problems.append(f"osc feedback to {cfg.feedback}: {e}")
-    if patch.midi.enabled:
+                inputs.problems.append(f"osc feedback to {osc.feedback}: {e}")
+    if midi.enabled:
         try:
-            cs.midi = MidiInputs(patch.midi, bus, now).start()
+            inputs.midi = MidiInputs(midi, bus, now).start()
         except ImportError as e:
-            cs.problems.append(f"midi: python-rtmidi missing ({e})")
-    return cs
+            inputs.problems.append(f"midi: python-rtmidi missing ({e})")
+    return inputs

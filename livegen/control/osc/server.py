@@ -1,106 +1,36 @@
-"""OSC over UDP (python-osc parsing): the receive thread, queries, feedback out, and the schema.
+"""The OSC receive thread: UDP transport, then what happens to each message (dispatch and policy).
 
 A dedicated thread reads datagrams from a socket with a large receive buffer, parses them
-(messages, nested bundles), drops what cannot be used (malformed bytes, unknown addresses,
-senders outside the allow-list, wrong types, NaN/inf) with counters for the HUD, and pushes
-:class:`ControlEvent` s stamped with the engine clock onto the bus. Continuous parameters are
-coalesced to the newest value per address per frame; triggers and mapped sources never are.
-Bundle timetags never block the thread: a future-dated bundle is queued for its time.
+(messages, nested bundles; python-osc for everything but the plain-message fast path), drops
+what cannot be used (malformed bytes, unknown addresses, senders outside the allow-list, wrong
+types, NaN/inf) with counters for the HUD, and pushes :class:`ControlEvent` s stamped with the
+engine clock onto the bus. Continuous parameters are coalesced to the newest value per address
+per frame; triggers and mapped sources never are. Bundle timetags never block the thread: a
+future-dated bundle is queued for its time.
 
 A message with no argument (or ``?``) to a parameter address is a query: the thread answers
-the sender with the value of the newest frame. :class:`OscFeedback` sends parameter changes,
-fps, beat, scene and errors to a host:port once per frame (rate-limited) from the render loop.
+the sender with the value of the newest frame.
 """
 
 from __future__ import annotations
 
-import argparse
 import ipaddress
-import json
 import logging
 import select
 import socket
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from pythonosc.osc_packet import OscPacket
 
-from livegen.config import ConfigError
-from livegen.control.addresses import AddressBook, OscTarget
 from livegen.control.bus import ControlBus
-from livegen.control.oscwire import encode_bundle, encode_message, parse_simple, plain
-from livegen.params import ParamRegistry
+from livegen.control.osc.config import OscConfig, ipv4
+from livegen.control.osc.schema import AddressBook, OscTarget
+from livegen.control.osc.wire import encode_message, parse_simple, plain
 
 log = logging.getLogger("livegen.osc")
-
-STATUS_PREFIX = "/livegen/status/"
-
-
-def parse_host_port(text: str) -> tuple[str, int]:
-    """'127.0.0.1:9001' -> ('127.0.0.1', 9001); raises ValueError."""
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise ValueError(f"expected host:port like 127.0.0.1:9001, got {text!r}")
-    return host, int(port)
-
-
-def _ipv4(host: str) -> ipaddress.IPv4Address:
-    if host == "localhost":
-        return ipaddress.IPv4Address("127.0.0.1")
-    return ipaddress.IPv4Address(host)
-
-
-@dataclass
-class OscConfig:
-    """Patch section [osc]."""
-
-    enabled: bool = True
-    host: str = "127.0.0.1"  # loopback unless the patch opts in with listen_remote
-    port: int = 9000  # 0 = any free port (tests)
-    listen_remote: bool = False  # must be true to listen on a non-loopback interface (0.0.0.0, a LAN address)
-    allow: list[str] = field(default_factory=list)  # sender addresses or networks (10.0.0.0/24); empty = any
-    aliases: dict[str, str] = field(default_factory=dict)  # "/style_mix" = "style.mix"
-    feedback: str = ""  # host:port that receives parameter changes, fps, beat, scene, errors
-    feedback_rate: float = 30.0  # feedback bundles per second at most
-    reply_port: int = 0  # queries are answered to this port on the sender's host; 0 = the sender's port
-    recv_buffer: int = 4 * 1024 * 1024  # SO_RCVBUF bytes; the kernel default loses floods
-    max_delay: float = 60.0  # bundles timed further ahead are applied on arrival
-
-    def __post_init__(self) -> None:
-        try:
-            addr = _ipv4(self.host)
-        except ValueError:
-            raise ConfigError("host", f"expected an IPv4 address or localhost, got {self.host!r}") from None
-        if not addr.is_loopback and not self.listen_remote:
-            raise ConfigError("host", f"listening on {self.host} lets other machines move parameters; "
-                                      "set listen_remote = true to allow it")
-        if not 0 <= self.port <= 65535:
-            raise ConfigError("port", f"expected 0..65535, got {self.port}")
-        if not 0 <= self.reply_port <= 65535:
-            raise ConfigError("reply_port", f"expected 0..65535, got {self.reply_port}")
-        for i, entry in enumerate(self.allow):
-            try:
-                ipaddress.ip_network(entry, strict=False)
-            except ValueError:
-                raise ConfigError(f"allow[{i}]", f"expected an IP address or network, got {entry!r}") from None
-        for address in self.aliases:
-            if not address.startswith("/") or " " in address:
-                raise ConfigError(f"aliases.{address}", "an OSC address starts with / and has no spaces")
-        if self.feedback:
-            try:
-                parse_host_port(self.feedback)
-            except ValueError as e:
-                raise ConfigError("feedback", str(e)) from None
-        if not 1 <= self.feedback_rate <= 1000:
-            raise ConfigError("feedback_rate", f"expected 1..1000 per second, got {self.feedback_rate}")
-        if self.recv_buffer < 65536:
-            raise ConfigError("recv_buffer", "expected at least 65536 bytes")
-        if not self.max_delay >= 0:
-            raise ConfigError("max_delay", "must be >= 0 seconds")
 
 
 class OscServer:
@@ -122,7 +52,7 @@ class OscServer:
                 self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, config.recv_buffer)
             # Linux reports double the granted size; the grant is capped by net.core.rmem_max.
             self.recv_buffer = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
-            self.sock.bind((str(_ipv4(config.host)), config.port))
+            self.sock.bind((str(ipv4(config.host)), config.port))
         except OSError:
             self.sock.close()
             raise
@@ -308,114 +238,3 @@ class OscServer:
             lines.append(f"osc: receive buffer {self.recv_buffer} B < {self.config.recv_buffer} B asked "
                          "(raise net.core.rmem_max)")
         return lines
-
-
-class OscFeedback:
-    """Sends parameter changes and status (fps, beat, scene, errors) to a host:port, rate-limited.
-
-    Called once per frame from the render loop: it must be cheap and must never raise.
-    """
-
-    def __init__(self, target: str, rate: float = 30.0, registry: ParamRegistry | None = None) -> None:
-        self.target = parse_host_port(target)
-        self.interval = 1.0 / rate
-        self.registry = registry
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.setblocking(False)
-        self._sent: dict[str, Any] = {}
-        self._next = 0.0
-        self.bundles = 0
-        self.errors = 0
-        self.last_error = ""
-
-    def send(self, snap: Mapping[str, Any], info: Mapping[str, Any], beat: float | None = None) -> None:
-        try:
-            now = time.monotonic()
-            if now < self._next:
-                return
-            self._next = now + self.interval
-            messages: list[bytes] = []
-            for name, value in snap.items():
-                if self._sent.get(name, _UNSET) != value:
-                    self._sent[name] = value
-                    messages.append(encode_message("/livegen/" + name.replace(".", "/"), value))
-            if beat is not None:
-                messages.append(encode_message(STATUS_PREFIX + "beat", float(beat)))
-            for key, value in info.items():
-                if key == "beat" and beat is not None:
-                    continue
-                if not isinstance(value, (bool, int, float, str)) or self._sent.get("#" + key, _UNSET) == value:
-                    continue
-                self._sent["#" + key] = value
-                messages.append(encode_message(STATUS_PREFIX + key, value))
-            for i in range(0, len(messages), 32):  # keep each datagram well under any MTU worries
-                self.sock.sendto(encode_bundle(messages[i:i + 32]), self.target)
-                self.bundles += 1
-        except Exception as e:  # feedback is a courtesy: it never stops a show
-            self.errors += 1
-            self.last_error = str(e)
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-_UNSET = object()
-
-
-def schema(patch: Any, registry: ParamRegistry) -> dict[str, Any]:
-    """The whole OSC address space of a patch, for building TouchDesigner/TouchOSC layouts."""
-    params = []
-    for spec in registry:
-        d = spec.describe()
-        d["query"] = spec.kind != "trigger"
-        params.append(d)
-    aliases = [{"address": a, "target": t} for a, t in patch.osc.aliases.items()]
-    mappings = [{"source": m.source, "target": m.target} for m in patch.mappings if not m.source.startswith("midi/")]
-    actions = [
-        {"address": "/livegen/scene", "args": "scene name or 1-based number",
-         "description": "recall a scene"},
-        *({"address": f"/livegen/scene/{name}", "args": "none (or 1)", "description": f"recall scene {name}"}
-          for name in patch.scenes),
-        {"address": "/livegen/record", "args": "start | stop | toggle | 1 | 0 (none = toggle)",
-         "description": "start or stop recording the show"},
-        {"address": "/livegen/quit", "args": "none", "description": "end the show"},
-    ]
-    feedback = ["/livegen/<param/path> (on change)", STATUS_PREFIX + "beat",
-                STATUS_PREFIX + "<key> for each status value the engine reports (fps, bpm, scene, error ...)"]
-    return {
-        "listen": f"{patch.osc.host}:{patch.osc.port}",
-        "types": "int32, float32, double64, int64, true/false, string (enum choices, scene names)",
-        "query": "send a parameter address with no argument (or '?') to get its value back",
-        "parameters": params,
-        "aliases": aliases,
-        "mappings": mappings,
-        "actions": actions,
-        "feedback": {"target": patch.osc.feedback or None, "addresses": feedback},
-    }
-
-
-def schema_main(argv: list[str]) -> int:
-    """``livegen osc-schema [PATCH]``: print the OSC address space as JSON."""
-    ap = argparse.ArgumentParser(prog="livegen osc-schema",
-                                 description="Print every OSC address livegen answers to, as JSON.")
-    ap.add_argument("patch", nargs="?", help="patch file (default: patches/default.toml)")
-    ap.add_argument("--compact", action="store_true", help="one line instead of indented JSON")
-    args = ap.parse_args(argv)
-    from livegen import paths
-    from livegen.params import default_registry
-    from livegen.patch import Patch, PatchError, load_patch
-
-    registry = default_registry()
-    try:
-        if args.patch:
-            patch = load_patch(args.patch, registry)
-        elif paths.DEFAULT_PATCH.exists():
-            patch = load_patch(paths.DEFAULT_PATCH, registry)
-        else:
-            patch = Patch()
-    except PatchError as e:
-        print(f"livegen osc-schema: {e}", file=sys.stderr)
-        return 2
-    json.dump(schema(patch, registry), sys.stdout, indent=None if args.compact else 2)
-    sys.stdout.write("\n")
-    return 0
