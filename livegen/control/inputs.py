@@ -28,7 +28,8 @@ log = logging.getLogger("livegen.control")
 class ControlInputs:
     """The running inputs; every method is safe to call whatever failed to start."""
 
-    def __init__(self) -> None:
+    def __init__(self, bus: ControlBus) -> None:
+        self.bus = bus
         self.osc: OscServer | None = None
         self.midi: MidiInputs | None = None
         self.out: OscFeedback | None = None
@@ -42,6 +43,8 @@ class ControlInputs:
             lines += self.midi.status()
         if self.out is not None and self.out.errors:
             lines.append(f"osc feedback: {self.out.errors} send errors ({self.out.last_error})")
+        if self.bus.dropped:
+            lines.append(f"control bus full: {self.bus.dropped} events dropped")
         return lines
 
     def feedback(self, snap: Snapshot, info: dict[str, Any]) -> None:
@@ -70,7 +73,7 @@ def start_inputs(osc: OscConfig, midi: MidiConfig, mappings: Iterable[MappingCon
 
     ``mappings`` tell the OSC server which addresses besides the parameters and actions to let through.
     """
-    inputs = ControlInputs()
+    inputs = ControlInputs(bus)
     if osc.enabled:
         try:
             book = AddressBook(registry, osc.aliases, osc_sources(mappings))

@@ -31,7 +31,6 @@ class OscFeedback:
         self.sock.setblocking(False)
         self._sent: dict[str, Any] = {}
         self._next = 0.0
-        self.bundles = 0
         self.errors = 0
         self.last_error = ""
 
@@ -57,7 +56,6 @@ class OscFeedback:
                 messages.append(encode_message(STATUS_PREFIX + key, value))
             for i in range(0, len(messages), 32):  # keep each datagram well under any MTU worries
                 self.sock.sendto(encode_bundle(messages[i:i + 32]), self.target)
-                self.bundles += 1
         except Exception as e:  # feedback is a courtesy: it never stops a show
             self.errors += 1
             self.last_error = str(e)
