@@ -19,7 +19,7 @@ from livegen.control.bus import ControlBus
 from livegen.control.inputs import start_inputs
 from livegen.control.learn import MidiLearn, write_mapping
 from livegen.engine import make_mapper
-from livegen.params import CORE_PARAMS, ParameterStore, ParamRegistry, ParamSpec
+from livegen.params import ParameterStore, ParamRegistry
 from livegen.patch import load_patch, parse_patch
 
 # The JACK server and virtual controller ports (session fixture shared by the MIDI tests).
@@ -29,23 +29,14 @@ midi_out = jack_fixture.midi_out
 TAG = f"lgtest{os.getpid()}"
 
 
-def registry() -> ParamRegistry:
-    return ParamRegistry([
-        *CORE_PARAMS,
-        ParamSpec("style.mix", default=0.0),
-        ParamSpec("generator.speed", default=0.2, min=0.0, max=4.0),
-        ParamSpec("generator.jump", kind="trigger", default=False, min=None, max=None),
-        ParamSpec("fx.freeze", kind="bool", default=False, min=None, max=None),
-        ParamSpec("fx.bend", default=0.0, min=-1.0, max=1.0),
-    ])
 
 
 
 class Rig:
     """Controller port -> livegen MIDI input -> bus -> mapper -> store."""
 
-    def __init__(self, patch_text: str, port_name: str, tempo: Tempo | None = None) -> None:
-        self.reg = registry()
+    def __init__(self, registry: ParamRegistry, patch_text: str, port_name: str, tempo: Tempo | None = None) -> None:
+        self.reg = registry
         self.patch = parse_patch(f'[osc]\nenabled = false\n[midi]\ninputs = ["{port_name}"]\nrescan = 0.1\n'
                                  + patch_text, registry=self.reg)
         self.bus = ControlBus()
@@ -88,11 +79,11 @@ class Rig:
 
 
 @pytest.fixture
-def rig(request):
+def rig(request, registry):
     rigs = []
 
     def make(*args, **kw):
-        r = Rig(*args, **kw)
+        r = Rig(registry, *args, **kw)
         rigs.append(r)
         return r
 

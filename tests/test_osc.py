@@ -27,28 +27,15 @@ from livegen.control.osc.server import OscServer
 from livegen.control.osc.wire import encode_bundle, encode_message
 from livegen.control_cli import osc_schema_main, patch_osc_schema
 from livegen.engine import make_mapper
-from livegen.params import CORE_PARAMS, ParameterStore, ParamRegistry, ParamSpec
+from livegen.params import ParameterStore, ParamRegistry
 from livegen.patch import parse_patch
-
-
-def registry() -> ParamRegistry:
-    return ParamRegistry([
-        *CORE_PARAMS,
-        ParamSpec("style.mix", default=0.0, description="style fader"),
-        ParamSpec("generator.speed", default=0.2, min=0.0, max=4.0),
-        ParamSpec("generator.jump", kind="trigger", default=False, min=None, max=None),
-        ParamSpec("compose.mode", kind="enum", default="screen", choices=("screen", "add", "multiply")),
-        ParamSpec("fx.freeze", kind="bool", default=False, min=None, max=None),
-        ParamSpec("fx.steps", kind="int", default=0, min=0, max=8),
-    ])
-
 
 
 class Show:
     """A minimal render loop around the real control parts."""
 
-    def __init__(self, patch_text: str) -> None:
-        self.reg = registry()
+    def __init__(self, registry: ParamRegistry, patch_text: str) -> None:
+        self.reg = registry
         self.patch = parse_patch("[midi]\nenabled = false\n[osc]\nport = 0\n" + patch_text, registry=self.reg)
         self.bus = ControlBus()
         t0 = time.monotonic()
@@ -88,13 +75,19 @@ class Show:
         self.inputs.close()
 
 
-@contextmanager
-def show(patch_text: str = ""):
-    s = Show(patch_text)
-    try:
-        yield s
-    finally:
-        s.close()
+@pytest.fixture
+def show(registry: ParamRegistry):
+    """``with show(patch_text) as s``: a running Show over the test registry, closed afterwards."""
+
+    @contextmanager
+    def run(patch_text: str = ""):
+        s = Show(registry, patch_text)
+        try:
+            yield s
+        finally:
+            s.close()
+
+    return run
 
 
 def typed(address: str, *args: tuple[object, str]) -> bytes:
@@ -104,7 +97,7 @@ def typed(address: str, *args: tuple[object, str]) -> bytes:
     return b.build().dgram
 
 
-def test_every_osc_argument_type_reaches_its_parameter():
+def test_every_osc_argument_type_reaches_its_parameter(show):
     with show() as s:
         s.send(typed("/livegen/style/mix", (0.25, "f")))
         s.send(typed("/livegen/generator/speed", (1.5, "d")))  # TouchDesigner double64
@@ -124,7 +117,7 @@ def test_every_osc_argument_type_reaches_its_parameter():
         assert s.store.targets["fx.freeze"] is False
 
 
-def test_bundles_and_nested_bundles_apply_every_message():
+def test_bundles_and_nested_bundles_apply_every_message(show):
     with show() as s:
         inner = encode_bundle([encode_message("/livegen/fx/steps", 3), encode_message("/livegen/generator/jump")])
         s.send(encode_bundle([encode_message("/livegen/style/mix", 0.5), inner]))
@@ -133,7 +126,7 @@ def test_bundles_and_nested_bundles_apply_every_message():
         assert s.store.targets["fx.steps"] == 3
 
 
-def test_a_future_dated_bundle_waits_for_its_time_without_blocking_the_receiver():
+def test_a_future_dated_bundle_waits_for_its_time_without_blocking_the_receiver(show):
     with show() as s:
         ntp = time.time() + 2208988800 + 30.0  # 30 s ahead, as NTP seconds
         tag = struct.pack(">Q", int(ntp * 2**32))
@@ -146,7 +139,7 @@ def test_a_future_dated_bundle_waits_for_its_time_without_blocking_the_receiver(
         assert future.address == "/livegen/style/mix" and future.t > s.now() + 25
 
 
-def test_a_touchdesigner_channel_name_drives_a_parameter_through_an_alias():
+def test_a_touchdesigner_channel_name_drives_a_parameter_through_an_alias(show):
     with show('[osc.aliases]\n"/style_mix" = "style.mix"\n"/go" = "generator.jump"\n"/drop" = "scene:drop"\n') as s:
         s.send(encode_message("/style_mix", 0.4))
         s.send(encode_message("/go", 1.0))
@@ -156,7 +149,7 @@ def test_a_touchdesigner_channel_name_drives_a_parameter_through_an_alias():
         assert ("scene", "drop") in s.actions
 
 
-def test_mapped_osc_sources_use_their_curve_and_are_not_coalesced():
+def test_mapped_osc_sources_use_their_curve_and_are_not_coalesced(show):
     text = '[[mappings]]\nsource = "/1/toggle1"\ntarget = "fx.freeze"\ncurve = "toggle"\n'
     with show(text) as s:
         for v in (1.0, 0.0, 1.0, 0.0, 1.0):
@@ -166,7 +159,7 @@ def test_mapped_osc_sources_use_their_curve_and_are_not_coalesced():
         assert s.store.targets["fx.freeze"] is True  # three presses
 
 
-def test_a_query_answers_the_sender_with_the_current_value():
+def test_a_query_answers_the_sender_with_the_current_value(show):
     with show() as s:
         s.send(encode_message("/livegen/generator/speed", 2.5))
         s.settle(1)
@@ -181,13 +174,13 @@ def test_a_query_answers_the_sender_with_the_current_value():
         assert s.inputs.osc.queries == 2
 
 
-def test_feedback_sends_parameter_changes_fps_beat_and_scene():
+def test_feedback_sends_parameter_changes_fps_beat_and_scene(registry):
     rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     rx.bind(("127.0.0.1", 0))
     rx.settimeout(5.0)
     try:
         text = f"port = 0\nfeedback = \"127.0.0.1:{rx.getsockname()[1]}\"\nfeedback_rate = 1000\n"
-        reg = registry()
+        reg = registry
         patch = parse_patch("[midi]\nenabled = false\n[osc]\n" + text, registry=reg)
         bus = ControlBus()
         inputs = start_inputs(patch.osc, patch.midi, patch.mappings, bus, time.monotonic, reg)
@@ -216,8 +209,8 @@ def _addresses(bundle: bytes) -> dict[str, object]:
             for m in OscPacket(bundle).messages}
 
 
-def test_senders_outside_the_allow_list_are_dropped_and_counted():
-    reg = registry()
+def test_senders_outside_the_allow_list_are_dropped_and_counted(registry):
+    reg = registry
     patch = parse_patch('[midi]\nenabled = false\n[osc]\nport = 0\nallow = ["10.0.0.0/8"]\n', registry=reg)
     bus = ControlBus()
     inputs = start_inputs(patch.osc, patch.midi, patch.mappings, bus, time.monotonic, reg)
@@ -231,11 +224,11 @@ def test_senders_outside_the_allow_list_are_dropped_and_counted():
         inputs.close()
 
 
-def test_a_busy_port_is_reported_and_the_show_goes_on():
+def test_a_busy_port_is_reported_and_the_show_goes_on(registry):
     blocker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     blocker.bind(("127.0.0.1", 0))
     try:
-        reg = registry()
+        reg = registry
         patch = parse_patch(f"[midi]\nenabled = false\n[osc]\nport = {blocker.getsockname()[1]}\n", registry=reg)
         inputs = start_inputs(patch.osc, patch.midi, patch.mappings, ControlBus(), time.monotonic, reg)
         assert inputs.osc is None
@@ -246,7 +239,7 @@ def test_a_busy_port_is_reported_and_the_show_goes_on():
         blocker.close()
 
 
-def test_nan_wrong_types_unknown_addresses_and_out_of_range_are_counted_not_raised():
+def test_nan_wrong_types_unknown_addresses_and_out_of_range_are_counted_not_raised(show):
     with show() as s:
         s.send(encode_message("/livegen/style/mix", float("nan")))
         s.send(typed("/livegen/style/mix", (float("inf"), "d")))
@@ -277,8 +270,8 @@ osc_like = st.one_of(
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(packet=osc_like)
-def test_hostile_packets_never_raise_out_of_the_receiver(packet):
-    reg = registry()
+def test_hostile_packets_never_raise_out_of_the_receiver(packet, registry):
+    reg = registry
     bus = ControlBus()
     srv = OscServer(OscConfig(port=0), bus, time.monotonic, AddressBook(reg))
     try:
@@ -323,7 +316,7 @@ def test_the_fast_path_parser_reads_what_python_osc_reads(address, args, tail):
             assert fast[0] == ref.address and _same(fast[1], list(ref.params))
 
 
-def test_the_receive_thread_survives_a_burst_of_garbage_over_a_real_socket():
+def test_the_receive_thread_survives_a_burst_of_garbage_over_a_real_socket(show):
     import random
 
     rnd = random.Random(3)
@@ -348,7 +341,7 @@ s.sendto(b"/livegen/fx/steps\x00\x00\x00,i\x00\x00" + struct.pack(">i", 7), ("12
 """
 
 
-def test_ten_thousand_unpaced_messages_from_another_process_all_arrive():
+def test_ten_thousand_unpaced_messages_from_another_process_all_arrive(show):
     with show() as s:
         if s.inputs.osc.recv_buffer < 4 * 1024 * 1024:
             pytest.skip(f"the kernel granted only {s.inputs.osc.recv_buffer} B of receive buffer "
@@ -366,7 +359,7 @@ def test_ten_thousand_unpaced_messages_from_another_process_all_arrive():
         assert s.store.targets["fx.steps"] == 7
 
 
-def test_scene_record_and_quit_arrive_as_actions_for_the_engine():
+def test_scene_record_and_quit_arrive_as_actions_for_the_engine(show):
     with show('[scenes.intro]\nvalues = {}\n') as s:
         s.send(encode_message("/livegen/scene", "intro"))
         s.send(encode_message("/livegen/scene", 2))
@@ -379,7 +372,7 @@ def test_scene_record_and_quit_arrive_as_actions_for_the_engine():
                              ("record", "stop"), ("quit", None)]
 
 
-def test_triggers_are_never_coalesced_away():
+def test_triggers_are_never_coalesced_away(show):
     with show() as s:
         for _ in range(100):
             s.send(encode_message("/livegen/generator/jump"))
@@ -387,10 +380,10 @@ def test_triggers_are_never_coalesced_away():
         assert len(events) == 100
 
 
-def test_listening_beyond_this_machine_is_an_explicit_opt_in():
+def test_listening_beyond_this_machine_is_an_explicit_opt_in(registry):
     from livegen.patch import PatchError
 
-    reg = registry()
+    reg = registry
     with pytest.raises(PatchError, match="listen_remote"):
         parse_patch('[osc]\nhost = "0.0.0.0"\n', registry=reg)
     patch = parse_patch('[osc]\nhost = "0.0.0.0"\nlisten_remote = true\nallow = ["192.168.1.0/24"]\n', registry=reg)

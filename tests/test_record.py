@@ -22,7 +22,7 @@ from livegen.control.mapping.router import Mapper
 from livegen.control.osc.wire import encode_message
 from livegen.control.record import ShowRecorder, load_controls, make_header
 from livegen.engine import make_mapper
-from livegen.params import CORE_PARAMS, ParameterStore, ParamRegistry, ParamSpec
+from livegen.params import ParameterStore
 from livegen.patch import parse_patch
 
 # The JACK server and virtual controller ports (session fixture shared by the MIDI tests).
@@ -30,19 +30,11 @@ jack_server = jack_fixture.jack_server
 midi_out = jack_fixture.midi_out
 
 
-def registry() -> ParamRegistry:
-    return ParamRegistry([
-        *CORE_PARAMS,
-        ParamSpec("style.mix", default=0.0, smoothing=0.1),
-        ParamSpec("generator.speed", default=0.2, min=0.0, max=4.0, smoothing=0.2),
-        ParamSpec("generator.jump", kind="trigger", default=False, min=None, max=None),
-        ParamSpec("fx.freeze", kind="bool", default=False, min=None, max=None),
-    ])
 
 
-def test_a_show_log_keeps_header_events_and_frame_times(tmp_path):
+def test_a_show_log_keeps_header_events_and_frame_times(tmp_path, smooth_registry):
     path = tmp_path / "show.jsonl"
-    patch = parse_patch('name = "club"\nseed = 5\n', registry=registry())
+    patch = parse_patch('name = "club"\nseed = 5\n', registry=smooth_registry)
     model = tmp_path / "m.safetensors"
     model.write_bytes(b"weights")
     rec = ShowRecorder(path, make_header(patch.source_path, patch.source_hash, patch.seed, models=[model],
@@ -116,7 +108,7 @@ def _tempo_map_file(kind: int) -> mido.MidiFile:
 
 
 @pytest.mark.parametrize("kind", [0, 1])
-def test_a_midi_file_replays_with_its_tempo_map(tmp_path, kind):
+def test_a_midi_file_replays_with_its_tempo_map(tmp_path, kind, smooth_registry):
     path = tmp_path / f"set{kind}.mid"
     _tempo_map_file(kind).save(path)
     cf = load_controls(path)
@@ -124,7 +116,7 @@ def test_a_midi_file_replays_with_its_tempo_map(tmp_path, kind):
     assert sorted(got) == [(0.5, "midi/cc/1/7", 10), (1.0, "midi/note/10/36", 100),
                            (2.0, "midi/cc/1/7", 90), (2.0, "midi/program/1", 1)]
     assert cf.frame_times == [] and cf.header["type"] == kind
-    reg = registry()
+    reg = smooth_registry
     mapper = Mapper(reg, parse_patch('[[mappings]]\nsource = "midi/cc/1/7"\ntarget = "style.mix"\n'
                                      '[[mappings]]\nsource = "midi/note/10/36"\ntarget = "generator.jump"\n',
                                      registry=reg).mappings)
@@ -208,12 +200,12 @@ def _frame(mapper: Mapper, store: ParameterStore, bus: ControlBus, tempo: Tempo,
     return events, (dict(snap), sorted(snap.triggers), round(snap.beat, 12))
 
 
-def test_a_live_run_replays_frame_for_frame_in_lockstep(tmp_path, midi_out):
+def test_a_live_run_replays_frame_for_frame_in_lockstep(tmp_path, midi_out, smooth_registry):
     """OSC over UDP and MIDI (CC + clock) over JACK arrive from other threads while frames run on
     the wall clock; the lockstep replay of the recorded log must give identical values per frame."""
     port_name = f"lgrec{os.getpid()}"
     out = midi_out(port_name)
-    reg = registry()
+    reg = smooth_registry
     patch = parse_patch(f'[osc]\nport = 0\n[midi]\ninputs = ["{port_name}"]\n' + REPLAY_PATCH, registry=reg)
     clock = WallClock()
     bus = ControlBus()
