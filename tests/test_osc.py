@@ -23,7 +23,7 @@ from livegen.control.bus import ControlBus
 from livegen.control.inputs import start_inputs
 from livegen.control.osc.config import OscConfig
 from livegen.control.osc.schema import AddressBook
-from livegen.control.osc.server import OscServer
+from livegen.control.osc.server import OscDispatcher
 from livegen.control.osc.wire import encode_bundle, encode_message
 from livegen.control_cli import osc_schema_main, patch_osc_schema
 from livegen.engine import make_mapper
@@ -66,7 +66,7 @@ class Show:
 
     def settle(self, n: int) -> list:
         """Frames until the receive thread has pushed n messages; returns all events drained."""
-        assert wait_for(lambda: self.inputs.osc.received >= n), self.inputs.status()
+        assert wait_for(lambda: self.inputs.osc.dispatcher.received >= n), self.inputs.status()
         events, _ = self.frame()
         return events
 
@@ -171,7 +171,7 @@ def test_a_query_answers_the_sender_with_the_current_value(show):
         s.send(encode_message("/livegen/compose/mode", "?"))
         data, _ = s.client.recvfrom(1024)
         assert data == encode_message("/livegen/compose/mode", "screen")
-        assert s.inputs.osc.queries == 2
+        assert s.inputs.osc.dispatcher.queries == 2
 
 
 def test_feedback_sends_parameter_changes_fps_beat_and_scene(registry):
@@ -217,7 +217,7 @@ def test_senders_outside_the_allow_list_are_dropped_and_counted(registry):
     try:
         c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         c.sendto(encode_message("/livegen/style/mix", 0.5), ("127.0.0.1", inputs.osc.port))
-        assert wait_for(lambda: inputs.osc.denied == 1)
+        assert wait_for(lambda: inputs.osc.dispatcher.denied == 1)
         assert len(bus) == 0 and any("denied" in line for line in inputs.status())
         c.close()
     finally:
@@ -250,7 +250,7 @@ def test_nan_wrong_types_unknown_addresses_and_out_of_range_are_counted_not_rais
         s.send(b"\x00\x01garbage")
         s.send(encode_message("/livegen/fx/steps", 4))
         s.settle(2)
-        osc = s.inputs.osc
+        osc = s.inputs.osc.dispatcher
         assert wait_for(lambda: osc.packets == 8)
         assert (osc.bad_values, osc.unknown, osc.clamped, osc.malformed) == (4, 1, 1, 1)
         assert s.store.targets["generator.speed"] == 4.0 and s.store.targets["style.mix"] == 0.0
@@ -273,13 +273,10 @@ osc_like = st.one_of(
 def test_hostile_packets_never_raise_out_of_the_receiver(packet, registry):
     reg = registry
     bus = ControlBus()
-    srv = OscServer(OscConfig(port=0), bus, time.monotonic, AddressBook(reg))
-    try:
-        srv.handle(packet, ("127.0.0.1", 9))
-        for e in bus.drain(1e18):
-            assert isinstance(e.value, (int, float, str, bool, type(None), list))
-    finally:
-        srv.close()
+    dispatcher = OscDispatcher(OscConfig(port=0), bus, time.monotonic, AddressBook(reg), lambda dgram, to: None)
+    dispatcher.handle(packet, ("127.0.0.1", 9))
+    for e in bus.drain(1e18):
+        assert isinstance(e.value, (int, float, str, bool, type(None), list))
 
 
 def _same(a: list, b: list) -> bool:
@@ -349,9 +346,9 @@ def test_ten_thousand_unpaced_messages_from_another_process_all_arrive(show):
         proc = subprocess.run([sys.executable, "-c", SENDER, str(s.port), "10000"], timeout=120)
         assert proc.returncode == 0
         osc = s.inputs.osc
-        assert wait_for(lambda: osc.received >= 10001, timeout=60), s.inputs.status()
+        assert wait_for(lambda: osc.dispatcher.received >= 10001, timeout=60), s.inputs.status()
         events, _ = s.frame()
-        assert osc.received == 10001 and osc.malformed == 0
+        assert osc.dispatcher.received == 10001 and osc.dispatcher.malformed == 0
         # Continuous values coalesce to the newest per address; the loop sees a handful of events.
         assert len(events) <= 3
         assert s.store.targets["style.mix"] == pytest.approx(998 / 1000)

@@ -51,7 +51,7 @@ class ControlInputs:
         """Once per frame: make queries answer with this frame's values; send feedback if asked."""
         try:
             if self.osc is not None:
-                self.osc.values = snap  # one reference swap: the receive thread only reads it
+                self.osc.dispatcher.values = snap  # one reference swap: the receive thread only reads it
             if self.out is not None:
                 self.out.send(snap, info, beat=snap.beat)
         except Exception as e:  # feedback must never stop a show
