@@ -289,7 +289,30 @@ def test_changing_the_tempo_parameter_sets_the_tempo_but_the_patch_bpm_starts_it
     m, store = setup(tempo=tempo)
     m.begin_frame(0.0, store)
     assert tempo.bpm == 124.0
+    assert store.targets["tempo.bpm"] == 124.0  # the parameter (HUD, feedback) shows the tempo in force
     m.apply(ev("/livegen/tempo/bpm", 90.0, 0.5), store)
     m.begin_frame(1.0, store)
     assert tempo.bpm == 90.0
     assert tempo.beat(1.0) == pytest.approx(124 / 60)  # the phase does not jump
+
+
+def test_a_scene_fades_the_tempo_and_a_running_midi_clock_overrules_a_hand_set_bpm(setup):
+    tempo = Tempo(120.0)
+    m, store = setup(tempo=tempo, follow_clock=True)
+    m.begin_frame(0.0, store)
+    store.recall({"tempo.bpm": 140.0}, fade=1.0)
+    bpms = []
+    for i in range(1, 5):
+        store.step(0.25)
+        m.begin_frame(i * 0.25, store)
+        bpms.append(tempo.bpm)
+    assert bpms == pytest.approx([125.0, 130.0, 135.0, 140.0])  # every step of the fade reaches the tempo
+    period = 60.0 / 100.0 / 24
+    t = 1.0
+    for _ in range(24 * 4):  # a clock at 100 BPM takes over
+        m.apply(ev("midi/clock", None, t), store)
+        t += period
+    m.apply(ev("/livegen/tempo/bpm", 60.0, t), store)  # someone turns the tempo knob meanwhile
+    m.begin_frame(t, store)
+    assert tempo.bpm == pytest.approx(100.0, abs=0.5)
+    assert store.targets["tempo.bpm"] == pytest.approx(tempo.bpm)

@@ -33,12 +33,11 @@ class MidiClockFollower:
         # so a new follower (patch hot reload) does not make the beat jump.
         self._pos: int | None = None
         self.running = True  # a clock without Start (free-running) counts from its first tick
-        self.bpm: float | None = None
         self.last_tick: float | None = None
 
     @property
     def present(self) -> bool:
-        """A clock was heard lately: it drives the tempo, hand-set bpm values wait."""
+        """A clock was heard lately: it drives the tempo, hand-set bpm values are dropped."""
         return self.last_tick is not None
 
     def handle(self, event: ControlEvent) -> None:
@@ -55,8 +54,8 @@ class MidiClockFollower:
         elif kind == "songpos":
             self.song_position(int(to_number(event.value, event.address)))
 
-    def tick(self, t: float) -> float | None:
-        """One clock tick at time ``t``; returns the BPM estimate (None until three ticks)."""
+    def tick(self, t: float) -> None:
+        """One clock tick at time ``t``: phase from the count, bpm from the fitted tick rate (after three ticks)."""
         if self.last_tick is not None and t - self.last_tick > self.lost_after:
             # A gap means the clock stopped or was unplugged: old ticks would bend the line.
             self._ticks.clear()
@@ -69,15 +68,14 @@ class MidiClockFollower:
         if fit is None:
             if self.running and self._pos is not None:
                 self.tempo.sync(self._pos / PPQN, t)
-            return self.bpm
+            return
         a, b = fit
-        self.bpm = 60.0 / (PPQN * b)
+        bpm = 60.0 / (PPQN * b)
         if self.running and self._pos is not None:
             # The fitted time of this tick is steadier than its jittery arrival stamp.
-            self.tempo.sync(self._pos / PPQN, a + b * self._n, self.bpm)
+            self.tempo.sync(self._pos / PPQN, a + b * self._n, bpm)
         else:
-            self.tempo.set_bpm(self.bpm, t)
-        return self.bpm
+            self.tempo.set_bpm(bpm, t)
 
     def _fit(self) -> tuple[float, float] | None:
         pts = self._ticks
