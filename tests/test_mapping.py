@@ -161,9 +161,8 @@ def test_actions_scene_record_quit_and_program_change(setup):
 
 
 def test_direct_osc_addresses_aliases_and_unusable_events(registry):
-    reg = registry
-    m = Mapper(reg, [], aliases={"/style_mix": "style.mix"})
-    store = ParameterStore(reg)
+    m = Mapper(registry, [], aliases={"/style_mix": "style.mix"})
+    store = ParameterStore(registry)
     m.apply(ev("/livegen/generator/speed", 9.0), store)
     assert store.targets["generator.speed"] == 4.0  # clamped to the parameter's range
     m.apply(ev("/style_mix", 0.25), store)
@@ -258,8 +257,7 @@ def test_a_new_follower_after_a_patch_reload_keeps_the_beat_going(setup):
 
 
 def test_patch_mappings_are_validated_with_the_key_path(registry):
-    reg = registry
-    good = parse_patch('[[mappings]]\nsource = "midi/cc/1/7"\ntarget = "style.mix"\npickup = true\n', registry=reg)
+    good = parse_patch('[[mappings]]\nsource = "midi/cc/1/7"\ntarget = "style.mix"\npickup = true\n', registry=registry)
     assert good.mappings[0].pickup
     for text, path in [
         ('[[mappings]]\nsource = "midi/cc/17/7"\ntarget = "style.mix"\n', "mappings[0].source"),
@@ -268,19 +266,19 @@ def test_patch_mappings_are_validated_with_the_key_path(registry):
         ('[osc]\nhost = "0.0.0.0"\n', "osc.host"),
     ]:
         with pytest.raises(PatchError) as e:
-            parse_patch(text, registry=reg)
+            parse_patch(text, registry=registry)
         assert e.value.path == path
     with pytest.raises(ConfigError) as ce:
-        Mapper(reg, [MappingConfig("/x", "style.mixx")])
+        Mapper(registry, [MappingConfig("/x", "style.mixx")])
     assert ce.value.path == "mappings[0].target" and "did you mean style.mix?" in str(ce.value)
     with pytest.raises(ValueError, match="channel"):
         parse_midi_source("midi/cc/0/7")
     # Loading the patch already checks targets, so a typo never reaches a running show.
     with pytest.raises(PatchError) as pe:
-        parse_patch('[osc.aliases]\n"/x" = "style.mixx"\n', registry=reg)
+        parse_patch('[osc.aliases]\n"/x" = "style.mixx"\n', registry=registry)
     assert pe.value.path == "osc.aliases./x"
     with pytest.raises(PatchError) as pe:
-        parse_patch('[[mappings]]\nsource = "/x"\ntarget = "style.mixx"\n', registry=reg)
+        parse_patch('[[mappings]]\nsource = "/x"\ntarget = "style.mixx"\n', registry=registry)
     assert pe.value.path == "mappings[0].target"
 
 

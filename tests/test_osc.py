@@ -180,12 +180,11 @@ def test_feedback_sends_parameter_changes_fps_beat_and_scene(registry):
     rx.settimeout(5.0)
     try:
         text = f"port = 0\nfeedback = \"127.0.0.1:{rx.getsockname()[1]}\"\nfeedback_rate = 1000\n"
-        reg = registry
-        patch = parse_patch("[midi]\nenabled = false\n[osc]\n" + text, registry=reg)
+        patch = parse_patch("[midi]\nenabled = false\n[osc]\n" + text, registry=registry)
         bus = ControlBus()
-        inputs = start_inputs(patch.osc, patch.midi, patch.mappings, bus, time.monotonic, reg)
+        inputs = start_inputs(patch.osc, patch.midi, patch.mappings, bus, time.monotonic, registry)
         try:
-            store = ParameterStore(reg)
+            store = ParameterStore(registry)
             inputs.feedback(store.snapshot(0.0, beat=1.5), {"fps": 29.5, "scene": "intro"})
             first = _addresses(rx.recvfrom(65536)[0])
             assert {"/livegen/style/mix", "/livegen/status/fps", "/livegen/status/scene",
@@ -210,10 +209,9 @@ def _addresses(bundle: bytes) -> dict[str, object]:
 
 
 def test_senders_outside_the_allow_list_are_dropped_and_counted(registry):
-    reg = registry
-    patch = parse_patch('[midi]\nenabled = false\n[osc]\nport = 0\nallow = ["10.0.0.0/8"]\n', registry=reg)
+    patch = parse_patch('[midi]\nenabled = false\n[osc]\nport = 0\nallow = ["10.0.0.0/8"]\n', registry=registry)
     bus = ControlBus()
-    inputs = start_inputs(patch.osc, patch.midi, patch.mappings, bus, time.monotonic, reg)
+    inputs = start_inputs(patch.osc, patch.midi, patch.mappings, bus, time.monotonic, registry)
     try:
         c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         c.sendto(encode_message("/livegen/style/mix", 0.5), ("127.0.0.1", inputs.osc.port))
@@ -228,12 +226,11 @@ def test_a_busy_port_is_reported_and_the_show_goes_on(registry):
     blocker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     blocker.bind(("127.0.0.1", 0))
     try:
-        reg = registry
-        patch = parse_patch(f"[midi]\nenabled = false\n[osc]\nport = {blocker.getsockname()[1]}\n", registry=reg)
-        inputs = start_inputs(patch.osc, patch.midi, patch.mappings, ControlBus(), time.monotonic, reg)
+        patch = parse_patch(f"[midi]\nenabled = false\n[osc]\nport = {blocker.getsockname()[1]}\n", registry=registry)
+        inputs = start_inputs(patch.osc, patch.midi, patch.mappings, ControlBus(), time.monotonic, registry)
         assert inputs.osc is None
         assert "cannot listen" in inputs.status()[0]
-        inputs.feedback(ParameterStore(reg).snapshot(0.0), {})
+        inputs.feedback(ParameterStore(registry).snapshot(0.0), {})
         inputs.close()
     finally:
         blocker.close()
@@ -271,9 +268,8 @@ osc_like = st.one_of(
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(packet=osc_like)
 def test_hostile_packets_never_raise_out_of_the_receiver(packet, registry):
-    reg = registry
     bus = ControlBus()
-    dispatcher = OscDispatcher(OscConfig(port=0), bus, time.monotonic, AddressBook(reg), lambda dgram, to: None)
+    dispatcher = OscDispatcher(OscConfig(port=0), bus, time.monotonic, AddressBook(registry), lambda dgram, to: None)
     dispatcher.handle(packet, ("127.0.0.1", 9))
     for e in bus.drain(1e18):
         assert isinstance(e.value, (int, float, str, bool, type(None), list))
@@ -379,11 +375,10 @@ def test_triggers_are_never_coalesced_away(show):
 
 def test_listening_beyond_this_machine_is_an_explicit_opt_in(registry):
     from livegen.patch import PatchError
-
-    reg = registry
     with pytest.raises(PatchError, match="listen_remote"):
-        parse_patch('[osc]\nhost = "0.0.0.0"\n', registry=reg)
-    patch = parse_patch('[osc]\nhost = "0.0.0.0"\nlisten_remote = true\nallow = ["192.168.1.0/24"]\n', registry=reg)
+        parse_patch('[osc]\nhost = "0.0.0.0"\n', registry=registry)
+    patch = parse_patch('[osc]\nhost = "0.0.0.0"\nlisten_remote = true\nallow = ["192.168.1.0/24"]\n',
+                        registry=registry)
     assert patch.osc.allow == ["192.168.1.0/24"]
 
 

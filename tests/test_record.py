@@ -116,11 +116,10 @@ def test_a_midi_file_replays_with_its_tempo_map(tmp_path, kind, smooth_registry)
     assert sorted(got) == [(0.5, "midi/cc/1/7", 10), (1.0, "midi/note/10/36", 100),
                            (2.0, "midi/cc/1/7", 90), (2.0, "midi/program/1", 1)]
     assert cf.frame_times == [] and cf.header["type"] == kind
-    reg = smooth_registry
-    mapper = Mapper(reg, parse_patch('[[mappings]]\nsource = "midi/cc/1/7"\ntarget = "style.mix"\n'
+    mapper = Mapper(smooth_registry, parse_patch('[[mappings]]\nsource = "midi/cc/1/7"\ntarget = "style.mix"\n'
                                      '[[mappings]]\nsource = "midi/note/10/36"\ntarget = "generator.jump"\n',
-                                     registry=reg).mappings)
-    store = ParameterStore(reg)
+                                     registry=smooth_registry).mappings)
+    store = ParameterStore(smooth_registry)
     actions = [a for e in cf.events for a in mapper.apply(e, store)]
     assert store.targets["style.mix"] == pytest.approx(90 / 127) and actions == [("scene", 2)]
 
@@ -205,14 +204,13 @@ def test_a_live_run_replays_frame_for_frame_in_lockstep(tmp_path, midi_out, smoo
     the wall clock; the lockstep replay of the recorded log must give identical values per frame."""
     port_name = f"lgrec{os.getpid()}"
     out = midi_out(port_name)
-    reg = smooth_registry
-    patch = parse_patch(f'[osc]\nport = 0\n[midi]\ninputs = ["{port_name}"]\n' + REPLAY_PATCH, registry=reg)
+    patch = parse_patch(f'[osc]\nport = 0\n[midi]\ninputs = ["{port_name}"]\n' + REPLAY_PATCH, registry=smooth_registry)
     clock = WallClock()
     bus = ControlBus()
-    inputs = start_inputs(patch.osc, patch.midi, patch.mappings, bus, clock.now, reg)
+    inputs = start_inputs(patch.osc, patch.midi, patch.mappings, bus, clock.now, smooth_registry)
     tempo = Tempo(patch.tempo.bpm)
-    mapper = make_mapper(patch, reg, tempo)
-    store = ParameterStore(reg)
+    mapper = make_mapper(patch, smooth_registry, tempo)
+    store = ParameterStore(smooth_registry)
     path = tmp_path / "live.jsonl"
     rec = ShowRecorder(path, make_header(patch.source_path, patch.source_hash, patch.seed))
     live = []
@@ -266,8 +264,8 @@ def test_a_live_run_replays_frame_for_frame_in_lockstep(tmp_path, midi_out, smoo
     for e in cf.events:
         rbus.push(e)
     rtempo = Tempo(patch.tempo.bpm)
-    rmapper = make_mapper(patch, reg, rtempo)
-    rstore = ParameterStore(reg)
+    rmapper = make_mapper(patch, smooth_registry, rtempo)
+    rstore = ParameterStore(smooth_registry)
     replay = []
     prev = 0.0
     for n, t in enumerate(cf.frame_times):
