@@ -12,14 +12,15 @@ import json
 import logging
 import os
 import sys
-from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+
+from livegen.size import Size, parse_size
 
 # Sub-commands owned by other modules: "cmd" or "cmd sub" -> module with main(argv).
 DELEGATES = {
     "osc-schema": ("livegen.control_cli", "osc_schema_main"),
     "learn": ("livegen.control_cli", "learn_main"),
+    "patch-schema": ("livegen.patch", "schema_main"),
     "stylize": ("livegen.stylize", "main"),
     "train data": ("livegen.train.data", "main"),
     "train gan": ("livegen.train.gan", "main"),
@@ -37,8 +38,7 @@ DELEGATES = {
 log = logging.getLogger("livegen")
 
 
-def _size(text: str) -> tuple[int, int]:
-    from livegen.patch import parse_size
+def _size(text: str) -> Size:
 
     try:
         return parse_size(text)
@@ -60,49 +60,16 @@ def _load(patch_path: str | None):  # noqa: ANN202 — returns Patch; import kep
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Play a patch live in a window until Esc/Q (or --seconds)."""
-    from livegen.clock import WallClock
-    from livegen.control.inputs import start_inputs
-    from livegen.engine import Engine
-    from livegen.live import LiveRunner
-    from livegen.pipeline import pick_device
-    from livegen.sinks.window import WindowSink
-    from livegen.sources.feed import CameraFeed
+    from livegen.live import run
 
     patch = _load(args.patch)
-    size = args.size or patch.output.wh
     try:
-        device = pick_device(args.device or patch.device)
+        return run(patch, seconds=args.seconds, size=args.size, device=args.device, camera=args.camera,
+                   record=args.record, fullscreen=args.fullscreen, display=args.display, hud=args.hud,
+                   display_fps=args.display_fps)
     except RuntimeError as e:
         print(f"livegen: {e}", file=sys.stderr)
         return 2
-    source = args.camera if args.camera is not None else patch.camera.source
-    feed = CameraFeed(source, size, patch.camera.mirror, patch.camera.loop, lockstep=False)
-    clock = WallClock()
-    engine = Engine(patch, device, size, camera=feed, camera_status=feed.status, watch=True)
-    controls = start_inputs(patch.osc, patch.midi, patch.mappings, engine.bus, clock.now, engine.registry)
-    if args.record:
-        engine.start_recording(Path(args.record))
-    window = WindowSink(size, title=f"livegen — {patch.name}", fullscreen=args.fullscreen or patch.output.fullscreen,
-                        display=args.display if args.display is not None else patch.output.display,
-                        hud=patch.output.hud if args.hud is None else args.hud)
-    runner = LiveRunner(engine, window, clock, display_fps=args.display_fps, model_fps=patch.output.fps,
-                        controls=controls)
-
-    def restart_controls(old: Any, new: Any) -> None:
-        # A saved patch with new OSC/MIDI settings takes effect without stopping the show.
-        if asdict(old.osc) != asdict(new.osc) or asdict(old.midi) != asdict(new.midi):
-            runner.controls.close()
-            runner.controls = start_inputs(new.osc, new.midi, new.mappings, engine.bus, clock.now, engine.registry)
-
-    engine.on_patch_reload.append(restart_controls)
-    log.info("playing %s on %s at %dx%d — %s", patch.name, device, size[0], size[1], feed.status())
-    try:
-        return runner.run(max_seconds=args.seconds)
-    finally:
-        runner.controls.close()
-        feed.close()
-        engine.close()
-        window.close()
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -213,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         if key in DELEGATES and argv[:n] == words[:n]:
             module, func = DELEGATES[key]
             return int(getattr(importlib.import_module(module), func)(argv[n:]) or 0)
-    if argv and argv[0] in {k.split()[0] for k in DELEGATES} and argv[0] not in ("osc-schema", "learn", "stylize"):
+    groups = {k.split()[0] for k in DELEGATES if " " in k}
+    if argv and argv[0] in groups:
         subs = sorted(k.split()[1] for k in DELEGATES if k.startswith(argv[0] + " "))
         print(f"livegen {argv[0]}: choose one of {', '.join(subs)}", file=sys.stderr)
         return 2

@@ -23,8 +23,9 @@ from livegen.control.midi import MidiInputs
 from livegen.control.midikinds import is_midi
 from livegen.control.osc.schema import AddressBook, schema
 from livegen.control.osc.server import OscServer
-from livegen.params import ParamRegistry, default_registry
+from livegen.params import ParamRegistry
 from livegen.patch import Patch, PatchError, load_patch, parse_patch
+from livegen.stages import default_registry
 
 
 def osc_schema_main(argv: list[str]) -> int:

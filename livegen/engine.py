@@ -28,15 +28,19 @@ from livegen.control.bus import ControlBus, ControlEvent
 from livegen.control.mapping.router import Mapper
 from livegen.control.midiclock import MidiClockFollower
 from livegen.control.record import ShowRecorder, make_header
-from livegen.params import ParameterStore, ParamRegistry, Snapshot, default_registry
+from livegen.device import pick_device
+from livegen.params import ParameterStore, ParamRegistry, Snapshot
 from livegen.patch import Patch, PatchError, PatchWatcher
 from livegen.paths import resolve
-from livegen.pipeline import Pipeline
+from livegen.size import Size
+from livegen.sources.feed import CameraFeed
+from livegen.stages import default_registry
+from livegen.stages.pipeline import Pipeline
 
 log = logging.getLogger("livegen")
 
-# A camera feed: returns (newest RGB uint8 image or None, sequence number) for time t.
-CameraFeed = Callable[[float], tuple[np.ndarray | None, int]]
+# What the engine asks for a camera picture: (newest RGB uint8 image or None, sequence number) at t.
+CameraRead = Callable[[float], tuple[np.ndarray | None, int]]
 
 
 class ErrorLog:
@@ -75,12 +79,12 @@ def make_mapper(patch: Patch, registry: ParamRegistry, tempo: Tempo | None = Non
 class Engine:
     """Parameters, control mapping and the image pipeline of one show."""
 
-    def __init__(self, patch: Patch, device: torch.device, size: tuple[int, int],
-                 camera: CameraFeed, camera_status: Callable[[], str] = lambda: "camera: test pattern",
+    def __init__(self, patch: Patch, device: torch.device, size: Size,
+                 camera: CameraRead, camera_status: Callable[[], str] = lambda: "camera: test pattern",
                  registry: ParamRegistry | None = None, watch: bool = False) -> None:
         self.patch = patch
         self.device = device
-        self.size = size  # (W, H)
+        self.size = Size(*size)
         self.camera = camera
         self.camera_status = camera_status
         self.registry = registry or default_registry()
@@ -91,8 +95,8 @@ class Engine:
         self.bus = ControlBus()
         self.mapper = make_mapper(patch, self.registry, self.tempo)
         torch.manual_seed(patch.seed)
-        self.pipeline = Pipeline(patch.style, patch.generator, device, (size[1], size[0]),
-                                 seed=patch.seed, base=patch.base_dir)
+        self.pipeline = Pipeline(patch.style, patch.generator, device, self.size, seed=patch.seed,
+                                 base=patch.base_dir)
         self.errors = ErrorLog()
         self.watcher = PatchWatcher(patch.source_path, self.registry) if watch and patch.source_path else None
         self.recorder: ShowRecorder | None = None
@@ -262,7 +266,7 @@ class Engine:
         except Exception as e:  # noqa: BLE001 — any stage failure: keep showing the last good frame
             self.errors.report(f"frame: {type(e).__name__}: {e}")
             frame = self.last_frame if self.last_frame is not None else torch.zeros(
-                1, 3, self.size[1], self.size[0], device=self.device)
+                1, 3, *self.size.hw, device=self.device)
         if self.recorder is not None:
             try:
                 self.recorder.log_frame(self.frame, t, applied)
@@ -280,3 +284,22 @@ class Engine:
 
     def close(self) -> None:
         self.stop_recording()
+
+
+def open_engine(patch: Patch, *, lockstep: bool, size: Size | None = None, device: str | None = None,
+                camera: str | int | None = None, watch: bool = False) -> tuple[Engine, CameraFeed]:
+    """The engine and camera feed of a show, as ``run``, ``render`` and the benchmarks all build them.
+
+    ``size``, ``device`` and ``camera`` override the patch; ``lockstep`` makes the camera frame-locked
+    (renders) instead of a live capture thread. Raises RuntimeError for an unusable device.
+    """
+    size = Size(*size) if size else patch.output.frame_size
+    dev = pick_device(device or patch.device)
+    source = camera if camera is not None else patch.camera.source
+    feed = CameraFeed(source, size, patch.camera.mirror, patch.camera.loop, lockstep=lockstep)
+    try:
+        engine = Engine(patch, dev, size, camera=feed, camera_status=feed.status, watch=watch)
+    except BaseException:
+        feed.close()
+        raise
+    return engine, feed

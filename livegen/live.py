@@ -1,6 +1,8 @@
 """Live playback (``livegen run``): a render worker thread and the window loop on the main thread.
 
-The worker ticks the engine against the wall clock as fast as the nets allow (capped at the
+:func:`run` (and :class:`LiveShow`, for callers that want to look inside, like the benchmarks)
+is the one place a live show is wired: engine, camera, control inputs, window and runner. The
+worker ticks the engine against the wall clock as fast as the nets allow (capped at the
 patch's fps) and publishes only its newest frame. The main thread repaints the window at display
 rate with whatever is newest, reads keys and turns them into control events, so a slow model
 never freezes the window and no queue of stale frames builds up.
@@ -11,16 +13,22 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from livegen.clock import WallClock
 from livegen.control.bus import ControlEvent
-from livegen.engine import Engine
+from livegen.control.inputs import start_inputs
+from livegen.engine import Engine, open_engine
 from livegen.learn_mode import LearnMode
+from livegen.params import OSC_PREFIX
+from livegen.patch import Patch
 from livegen.sinks import to_uint8
 from livegen.sinks.window import WindowSink
+from livegen.size import Size
 
 log = logging.getLogger("livegen.live")
 
@@ -127,11 +135,11 @@ class LiveRunner:
         elif cmd == "hud":
             self.window.hud = not self.window.hud
         elif cmd == "jump":
-            self.engine.push(ControlEvent(t, "key", "/livegen/generator/jump", 1))
+            self.engine.push(ControlEvent(t, "key", OSC_PREFIX + "generator/jump", 1))
         elif cmd == "record":
-            self.engine.push(ControlEvent(t, "key", "/livegen/record", "toggle"))
+            self.engine.push(ControlEvent(t, "key", OSC_PREFIX + "record", "toggle"))
         elif cmd.startswith("scene:"):
-            self.engine.push(ControlEvent(t, "key", "/livegen/scene", int(cmd.split(":")[1])))
+            self.engine.push(ControlEvent(t, "key", OSC_PREFIX + "scene", int(cmd.split(":")[1])))
 
     def run(self, max_seconds: float | None = None) -> int:
         """Play until quit (key, window close, action) or ``max_seconds``; returns an exit code."""
@@ -170,3 +178,71 @@ class LiveRunner:
     def newest(self) -> np.ndarray | None:
         with self._lock:
             return self._newest
+
+
+class LiveShow:
+    """A patch playing live: engine, camera, control inputs, window and runner, closed in order.
+
+    Every option overrides the patch's own setting; ``controls=False`` starts no OSC/MIDI inputs
+    (benchmarks, tests that push events themselves).
+    """
+
+    def __init__(self, patch: Patch, *, size: Size | None = None, device: str | None = None,
+                 camera: str | int | None = None, record: str | Path | None = None, fullscreen: bool = False,
+                 display: int | None = None, hud: bool | None = None, display_fps: float = 60.0,
+                 model_fps: float | None = None, controls: bool = True, vsync: bool = True) -> None:
+        self.patch = patch
+        self.clock = WallClock()
+        self.engine, self.feed = open_engine(patch, lockstep=False, size=size, device=device, camera=camera,
+                                             watch=True)
+        self.controls: Any = None
+        self.window: WindowSink | None = None
+        try:
+            if controls:
+                self.controls = start_inputs(patch.osc, patch.midi, patch.mappings, self.engine.bus, self.clock.now,
+                                             self.engine.registry)
+                self.engine.on_patch_reload.append(self._restart_controls)
+            if record:
+                self.engine.start_recording(Path(record))
+            self.window = WindowSink(self.engine.size, title=f"livegen — {patch.name}",
+                                     fullscreen=fullscreen or patch.output.fullscreen,
+                                     display=display if display is not None else patch.output.display,
+                                     hud=patch.output.hud if hud is None else hud, vsync=vsync)
+        except BaseException:
+            self.close()
+            raise
+        self.runner = LiveRunner(self.engine, self.window, self.clock, display_fps=display_fps,
+                                 model_fps=model_fps or patch.output.fps, controls=self.controls)
+
+    def _restart_controls(self, old: Patch, new: Patch) -> None:
+        # A saved patch with new OSC/MIDI settings takes effect without stopping the show.
+        if asdict(old.osc) != asdict(new.osc) or asdict(old.midi) != asdict(new.midi):
+            self.runner.controls.close()
+            self.controls = self.runner.controls = start_inputs(new.osc, new.midi, new.mappings, self.engine.bus,
+                                                                self.clock.now, self.engine.registry)
+
+    def play(self, seconds: float | None = None) -> int:
+        """Play until quit (key, window close, action) or ``seconds``; returns an exit code."""
+        log.info("playing %s on %s at %s — %s", self.patch.name, self.engine.device, self.engine.size,
+                  self.feed.status())
+        return self.runner.run(max_seconds=seconds)
+
+    def close(self) -> None:
+        if self.controls is not None:
+            self.controls.close()
+        self.feed.close()
+        self.engine.close()
+        if self.window is not None:
+            self.window.close()
+
+    def __enter__(self) -> LiveShow:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def run(patch: Patch, seconds: float | None = None, **options: Any) -> int:
+    """Play ``patch`` live in a window (``livegen run``); options as for :class:`LiveShow`."""
+    with LiveShow(patch, **options) as show:
+        return show.play(seconds)

@@ -1,7 +1,8 @@
 """Parameter registry and per-frame parameter store.
 
-Every performable value in livegen is a parameter declared once here (or in a stage's
-``PARAMS`` list collected by :func:`default_registry`). Controls (OSC, MIDI, keys, replay)
+Every performable value in livegen is a parameter declared once, here (``CORE_PARAMS``) or in
+the ``PARAMS`` list of the stage that reads it; ``livegen.stages.default_registry`` assembles
+them, so this module imports nothing of livegen. Controls (OSC, MIDI, keys, replay)
 only ever write to the :class:`ParameterStore`; once per frame the render loop calls
 ``step(dt)`` and hands the stages an immutable :class:`Snapshot`.
 """
@@ -211,10 +212,6 @@ class Snapshot(Mapping[str, Any]):
         """True if trigger ``name`` fired since the previous frame."""
         return name in self._fired
 
-    @property
-    def triggers(self) -> frozenset[str]:
-        return self._fired
-
 
 @dataclass
 class _Fade:
@@ -308,18 +305,6 @@ class ParameterStore:
 
 
 CORE_PARAMS: list[ParamSpec] = [
-    ParamSpec("master.brightness", default=1.0, min=0.0, max=2.0, smoothing=0.05,
-              description="overall brightness gain at the output"),
-    ParamSpec("master.fade", default=1.0, min=0.0, max=1.0, smoothing=0.1,
-              description="fade to black (0) or full picture (1)"),
     ParamSpec("tempo.bpm", default=120.0, min=20.0, max=300.0,
               description="tempo when no MIDI clock is present"),
 ]
-
-
-def default_registry() -> ParamRegistry:
-    """All parameters of the engine: core plus each stage's declarations."""
-    from livegen import compose, latent
-    from livegen.nets import style
-
-    return ParamRegistry([*CORE_PARAMS, *compose.PARAMS, *latent.PARAMS, *style.PARAMS])

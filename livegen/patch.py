@@ -7,21 +7,27 @@ patch: the error (file, key path, what was expected) goes to the HUD and the log
 
 from __future__ import annotations
 
+import argparse
 import hashlib
+import json
 import os
-import re
+import sys
+import threading
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from livegen.config import ConfigError, build
+from livegen import limits
+from livegen.config import ConfigError, build, json_schema
 from livegen.control.mapping.schema import MappingConfig, check_mappings
 from livegen.control.midi import MidiConfig
 from livegen.control.osc.config import OscConfig
-from livegen.latent import GeneratorConfig
-from livegen.nets.style import StyleConfig
-from livegen.params import ParamRegistry, default_registry
+from livegen.params import ParamRegistry
+from livegen.size import Size, parse_size
+from livegen.stages import default_registry
+from livegen.stages.generator import GeneratorConfig
+from livegen.stages.style import StyleConfig
 
 
 class PatchError(Exception):
@@ -33,20 +39,6 @@ class PatchError(Exception):
         self.file = str(file)
         self.path = path
         self.message = message
-
-
-_SIZE = re.compile(r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$")
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """'640x480' -> (640, 480) as (width, height)."""
-    m = _SIZE.match(text)
-    if not m:
-        raise ValueError(f"expected a size like 640x480, got {text!r}")
-    w, h = int(m.group(1)), int(m.group(2))
-    if not (16 <= w <= 8192 and 16 <= h <= 8192):
-        raise ValueError(f"size {w}x{h} out of range (16..8192 per side)")
-    return w, h
 
 
 def _check_size(field_name: str, text: str) -> None:
@@ -70,9 +62,11 @@ class OutputConfig:
         _check_size("size", self.size)
         if not 1 <= self.fps <= 240:
             raise ConfigError("fps", f"expected 1..240, got {self.fps}")
+        if not 0 <= self.display <= 63:
+            raise ConfigError("display", f"expected a display index 0..63, got {self.display}")
 
     @property
-    def wh(self) -> tuple[int, int]:
+    def frame_size(self) -> Size:
         return parse_size(self.size)
 
 
@@ -110,8 +104,8 @@ class SceneConfig:
     key: int = 0  # 1..9 in the window; 0 = recalled by name/order only
 
     def __post_init__(self) -> None:
-        if self.fade < 0:
-            raise ConfigError("fade", "must be >= 0 seconds")
+        if not 0 <= self.fade <= limits.SCENE_FADE_S:
+            raise ConfigError("fade", f"expected 0..{limits.SCENE_FADE_S:g} seconds, got {self.fade}")
         if not 0 <= self.key <= 9:
             raise ConfigError("key", "must be 1..9 (or 0 for none)")
 
@@ -136,12 +130,13 @@ class Patch:
     source_path: Path | None = field(default=None, init=False, compare=False)
     source_hash: str = field(default="", init=False, compare=False)
 
+    def __post_init__(self) -> None:
+        if not 0 <= self.seed <= limits.SEED_MAX:
+            raise ConfigError("seed", f"expected 0..{limits.SEED_MAX}, got {self.seed}")
+
     @property
     def base_dir(self) -> Path | None:
         return self.source_path.parent if self.source_path else None
-
-    def scene_names(self) -> list[str]:
-        return list(self.scenes)
 
     def scene_for_key(self, key: int) -> str | None:
         """Scene bound to number key ``key``; unbound keys pick the key-th scene in file order."""
@@ -181,13 +176,33 @@ def _check_values(values: dict[str, Any], registry: ParamRegistry, path: str) ->
     return out
 
 
+def _too_deep(value: Any, depth: int, path: str = "") -> str:
+    """The key path where ``value`` nests deeper than ``depth``, or "" when it does not."""
+    if depth < 0:
+        return path or "(top)"
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in items:
+        where = _too_deep(child, depth - 1, f"{path}[{key}]" if isinstance(key, int) else
+                          (f"{path}.{key}" if path else str(key)))
+        if where:
+            return where
+    return ""
+
+
 def parse_patch(text: str, file: str | Path = "<patch>", registry: ParamRegistry | None = None) -> Patch:
     """Parse and validate patch text; raises PatchError naming file and key path."""
     registry = registry or default_registry()
+    if len(text) > limits.PATCH_BYTES:
+        raise PatchError(file, "", f"{len(text)} characters is over the {limits.PATCH_BYTES}-byte limit of a patch")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise PatchError(file, "", f"not valid TOML: {e}") from None
+    except RecursionError:
+        raise PatchError(file, "", f"nested more than {limits.PATCH_DEPTH} levels deep") from None
+    deep = _too_deep(data, limits.PATCH_DEPTH)
+    if deep:
+        raise PatchError(file, deep, f"nested more than {limits.PATCH_DEPTH} levels deep")
     try:
         patch = build(Patch, data)
         patch.params = _check_values(patch.params, registry, "params")
@@ -203,7 +218,13 @@ def parse_patch(text: str, file: str | Path = "<patch>", registry: ParamRegistry
 def load_patch(path: str | Path, registry: ParamRegistry | None = None) -> Patch:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as f:
+            if not path.is_file():
+                raise PatchError(path, "", "not a regular file")
+            raw = f.read(limits.PATCH_BYTES + 1)
+        if len(raw) > limits.PATCH_BYTES:
+            raise PatchError(path, "", f"larger than the {limits.PATCH_BYTES}-byte limit of a patch")
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise PatchError(path, "", "file not found") from None
     except (OSError, UnicodeDecodeError) as e:
@@ -214,7 +235,14 @@ def load_patch(path: str | Path, registry: ParamRegistry | None = None) -> Patch
 
 
 class PatchWatcher:
-    """Polls the patch file's mtime; ``poll()`` returns a new Patch or raises PatchError once per save."""
+    """Watches the patch file; ``poll()`` returns a new Patch or raises PatchError once per save.
+
+    ``poll`` runs on the render thread, so it only stats the file; reading and validating a save
+    happens on a helper thread, and ``poll`` hands over the result once it is ready (small patches
+    are ready within the same call: the wait is at most ``PARSE_WAIT`` seconds).
+    """
+
+    PARSE_WAIT = 0.01
 
     def __init__(self, path: str | Path, registry: ParamRegistry | None = None, interval: float = 0.25) -> None:
         self.path = Path(path)
@@ -222,6 +250,8 @@ class PatchWatcher:
         self.interval = interval
         self._stamp = self._read_stamp()
         self._next_check = 0.0
+        self._job: threading.Thread | None = None
+        self._result: Patch | PatchError | None = None
 
     def _read_stamp(self) -> tuple[int, int] | None:
         try:
@@ -230,12 +260,78 @@ class PatchWatcher:
             return None
         return (st.st_mtime_ns, st.st_size)
 
+    def _load(self) -> None:
+        try:
+            self._result = load_patch(self.path, self.registry)
+        except PatchError as e:
+            self._result = e
+
     def poll(self, now: float) -> Patch | None:
-        if now < self._next_check:
+        if self._job is None and now >= self._next_check:
+            self._next_check = now + self.interval
+            stamp = self._read_stamp()
+            if stamp is not None and stamp != self._stamp:
+                self._stamp = stamp
+                self._job = threading.Thread(target=self._load, name="livegen-patch-reload", daemon=True)
+                self._job.start()
+        if self._job is None:
             return None
-        self._next_check = now + self.interval
-        stamp = self._read_stamp()
-        if stamp is None or stamp == self._stamp:
+        self._job.join(self.PARSE_WAIT)
+        if self._job.is_alive():
             return None
-        self._stamp = stamp
-        return load_patch(self.path, self.registry)
+        self._job = None
+        result, self._result = self._result, None
+        if isinstance(result, PatchError):
+            raise result
+        return result
+
+
+def _param_schema(registry: ParamRegistry) -> dict[str, Any]:
+    """``"style.mix" = 0.3`` keys with each parameter's type, range and description."""
+    props: dict[str, Any] = {}
+    for spec in registry:
+        if spec.kind == "trigger":
+            continue
+        if spec.kind == "enum":
+            prop: dict[str, Any] = {"anyOf": [{"enum": list(spec.choices)}, {"type": "integer"}]}
+        elif spec.kind == "bool":
+            prop = {"type": "boolean"}
+        else:
+            prop = {"type": "integer" if spec.kind == "int" else "number"}
+            if spec.min is not None:
+                prop["minimum"] = spec.min
+            if spec.max is not None:
+                prop["maximum"] = spec.max
+        prop["default"] = spec.default
+        prop["description"] = spec.description
+        props[spec.name] = prop
+    return {"type": "object", "properties": props, "additionalProperties": False}
+
+
+def patch_schema(registry: ParamRegistry | None = None) -> dict[str, Any]:
+    """JSON Schema of a patch file, parameter names included, for editor completion (Taplo, VS Code)."""
+    schema = json_schema(Patch)
+    values = _param_schema(registry or default_registry())
+    schema["properties"]["params"] = values
+    scene = schema["properties"]["scenes"]["additionalProperties"]
+    scene["properties"]["values"] = values
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "livegen patch"
+    return schema
+
+
+def schema_main(argv: list[str]) -> int:
+    """``livegen patch-schema``: print (or write) the patch file's JSON Schema."""
+    ap = argparse.ArgumentParser(prog="livegen patch-schema", description=schema_main.__doc__)
+    ap.add_argument("-o", "--out", help="write to this file instead of standard output")
+    args = ap.parse_args(argv)
+    text = json.dumps(patch_schema(), indent=2) + "\n"
+    if args.out:
+        try:
+            Path(args.out).write_text(text, encoding="utf-8")
+        except OSError as e:
+            print(f"livegen patch-schema: cannot write {args.out}: {e.strerror}", file=sys.stderr)
+            return 1
+    else:
+        sys.stdout.write(text)
+    return 0

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MODELS = ROOT / "models"
 PATCHES = ROOT / "patches"
 DEFAULT_PATCH = PATCHES / "default.toml"
 

@@ -17,13 +17,12 @@ import numpy as np
 from tqdm import tqdm
 
 from livegen.control.record import load_controls
-from livegen.engine import Engine
+from livegen.engine import open_engine
 from livegen.params import Snapshot
 from livegen.patch import Patch
-from livegen.pipeline import pick_device
 from livegen.sinks import to_uint8
 from livegen.sinks.files import open_file_sink
-from livegen.sources.feed import CameraFeed
+from livegen.size import Size
 
 log = logging.getLogger("livegen.render")
 
@@ -52,18 +51,15 @@ def frame_times_for(frames: int | None, fps: float | None, recorded: list[float]
 
 
 def render(patch: Patch, out: str, frames: int | None = None, fps: float | None = None,
-           size: tuple[int, int] | None = None, controls: list[str | Path] = (),  # type: ignore[assignment]
+           size: Size | None = None, controls: list[str | Path] = (),  # type: ignore[assignment]
            device: str | None = None, progress: bool = True, keep_snapshots: bool = False,
            on_frame: Callable[[int, np.ndarray, Snapshot], None] | None = None) -> RenderResult:
     """Render a patch to ``out`` (video file, PNG folder ending in /, or "null")."""
-    size = size or patch.output.wh
-    dev = pick_device(device or patch.device)
     files = [load_controls(c) for c in controls]
     recorded = next((f.frame_times for f in files if f.frame_times), [])
     times = frame_times_for(frames, fps, recorded, patch.output.fps)
     sink_fps = fps or (len(times) / (times[-1] - times[0]) if recorded and len(times) > 1 else patch.output.fps)
-    feed = CameraFeed(patch.camera.source, size, patch.camera.mirror, patch.camera.loop, lockstep=True)
-    engine = Engine(patch, dev, size, camera=feed, camera_status=feed.status)
+    engine, feed = open_engine(patch, lockstep=True, size=size, device=device)
     for f in files:
         for name, value in f.initial.items():
             # A show recorded mid-set starts from the values it had when recording began.
@@ -71,7 +67,7 @@ def render(patch: Patch, out: str, frames: int | None = None, fps: float | None 
                 engine.store.set(name, value, immediate=True)
         for ev in f.events:
             engine.push(ev)
-    sink = open_file_sink(out, sink_fps, size)
+    sink = open_file_sink(out, sink_fps, engine.size)
     snapshots: list[dict] = []
     try:
         for n, t in enumerate(tqdm(times, desc=f"render {patch.name}", unit="frame", disable=not progress)):

@@ -19,10 +19,11 @@ import torch
 
 from livegen.nets.cin import style_weights
 from livegen.nets.io import ModelError
-from livegen.nets.style import DEFAULT_SCALE, OutputSmoother, load_style_model, run_net
+from livegen.nets.style import load_style_model
+from livegen.sinks.files import FOURCC
+from livegen.stages.style import SPECS, OutputSmoother, run_net
 
 VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".mpg")
-FOURCC = {".avi": "MJPG", ".mp4": "mp4v", ".mov": "mp4v", ".mkv": "MJPG", ".m4v": "mp4v"}
 
 
 def to_tensor(bgr: np.ndarray) -> torch.Tensor:
@@ -58,8 +59,8 @@ def parse_style(spec: str, keys: list[str]) -> list[float]:
 class FrameStyler:
     """The style layer's per-frame operation, usable offline."""
 
-    def __init__(self, model: str | Path, style: str = "1", scale: float = DEFAULT_SCALE, strength: float = 1.0,
-                 stabilize: float = 0.0, upsample: str = "detail") -> None:
+    def __init__(self, model: str | Path, style: str = "1", scale: float = SPECS["style.scale"].default,
+                 strength: float = 1.0, stabilize: float = 0.0, upsample: str = "detail") -> None:
         self.net, self.manifest = load_style_model(model)
         n = getattr(self.net, "n_styles", 1)
         keys = [s.get("key", f"style{i + 1}") for i, s in enumerate(self.manifest.get("styles", []))]
@@ -81,6 +82,8 @@ def stylize_video(styler: FrameStyler, src: Path, dst: Path, max_frames: int = 0
     """Frame by frame, same size and rate as the input; returns the number of frames written."""
     from tqdm import tqdm
 
+    if dst.suffix.lower() not in FOURCC:
+        raise OSError(f"{dst}: unsupported video extension; use one of {', '.join(FOURCC)}")
     cap = cv2.VideoCapture(str(src))
     if not cap.isOpened():
         raise OSError(f"{src}: cannot open video")
@@ -98,7 +101,7 @@ def stylize_video(styler: FrameStyler, src: Path, dst: Path, max_frames: int = 0
                 break
             out = to_bgr(styler(to_tensor(bgr)))
             if writer is None:
-                fourcc = cv2.VideoWriter_fourcc(*FOURCC.get(dst.suffix.lower(), "MJPG"))
+                fourcc = cv2.VideoWriter_fourcc(*FOURCC[dst.suffix.lower()])
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 writer = cv2.VideoWriter(str(dst), fourcc, fps, (out.shape[1], out.shape[0]))
                 if not writer.isOpened():
@@ -148,9 +151,11 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--model", default="models/style3", help="style model (.safetensors; extension optional)")
     ap.add_argument("--style", default="1",
                     help="fast net: 1-based index, key, or weights like 1:0.5,3:0.5; --optimize: a style image")
-    ap.add_argument("--scale", type=float, default=DEFAULT_SCALE, help="internal resolution of the net (fraction)")
+    ap.add_argument("--scale", type=float, default=SPECS["style.scale"].default,
+                    help="internal resolution of the net (fraction)")
     ap.add_argument("--strength", type=float, default=1.0)
-    ap.add_argument("--stabilize", type=float, default=0.6, help="video: temporal smoothing of norm statistics")
+    ap.add_argument("--stabilize", type=float, default=SPECS["style.stabilize"].default,
+                    help="video: temporal smoothing of norm statistics")
     ap.add_argument("--upsample", choices=("detail", "guided", "bilinear"), default="detail",
                     help="how the net's internal picture returns to full size")
     ap.add_argument("--max-frames", type=int, default=0)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from livegen.compose import BLEND_MODES, blend, compose
-from livegen.params import ParameterStore, default_registry
+from livegen.params import ParameterStore
+from livegen.stages import default_registry
+from livegen.stages.compose import BLEND_MODES, blend, compose
 
 
 @pytest.mark.parametrize("mode", BLEND_MODES)

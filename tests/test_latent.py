@@ -10,18 +10,13 @@ import pytest
 import torch
 
 from livegen.clock import LockstepClock, Tempo
-from livegen.latent import (
-    N_DIRS,
-    GeneratorConfig,
-    GeneratorLayer,
-    LatentWalk,
-    angle,
-    fit_to_frame,
-    principal_directions,
-    slerp,
-)
 from livegen.nets.generator import VAE, DCGANGenerator, save_generator
-from livegen.params import ParameterStore, default_registry
+from livegen.params import ParameterStore
+from livegen.size import Size
+from livegen.stages import default_registry
+from livegen.stages.generator import GeneratorConfig, GeneratorStage
+from livegen.stages.latent import N_DIRS, LatentWalk, angle, principal_directions, slerp
+from livegen.stages.resize import fit_to_frame
 
 FPS = 30.0
 
@@ -171,38 +166,38 @@ def vae_file(tmp_path):
 
 
 def test_layer_draws_frames_of_the_output_size_in_unit_range(gan_file):
-    layer = GeneratorLayer(GeneratorConfig(model=str(gan_file)), torch.device("cpu"))
+    layer = GeneratorStage(GeneratorConfig(model=str(gan_file)), torch.device("cpu"))
     assert layer.available and layer.status == "generator: tiny_gan (GAN, 64 px, z=8)"
     show = Show()
     for _ in range(3):
-        out = layer(show.snap(), None, (90, 160))
+        out = layer(show.snap(), None, Size(160, 90))
     assert out.shape == (1, 3, 90, 160) and float(out.min()) >= 0 and float(out.max()) <= 1
 
 
 def test_layer_render_is_bit_identical_for_the_same_seed_and_controls(gan_file):
     frames = []
     for _ in range(2):
-        layer = GeneratorLayer(GeneratorConfig(model=str(gan_file)), torch.device("cpu"), seed=4)
+        layer = GeneratorStage(GeneratorConfig(model=str(gan_file)), torch.device("cpu"), seed=4)
         show = Show(glide=0.2)
         seq = []
         for n in range(20):
             if n == 5:
                 show.store.fire("generator.jump")
-            seq.append(layer(show.snap(), None, (48, 64)))
+            seq.append(layer(show.snap(), None, Size(64, 48)))
         frames.append(seq)
     assert all(torch.equal(a, b) for a, b in zip(*frames, strict=True))
 
 
 def test_missing_model_turns_the_layer_off_with_a_clear_status(tmp_path, caplog):
-    layer = GeneratorLayer(GeneratorConfig(model=str(tmp_path / "gone.safetensors")), torch.device("cpu"))
+    layer = GeneratorStage(GeneratorConfig(model=str(tmp_path / "gone.safetensors")), torch.device("cpu"))
     assert not layer.available and "gone.safetensors" in layer.status and "layer off" in layer.status
-    assert layer(Show().snap(), None, (32, 32)) is None
+    assert layer(Show().snap(), None, Size(32, 32)) is None
     assert "not found" in caplog.text
 
 
 def test_corrupt_model_file_turns_the_layer_off_without_a_traceback(gan_file, caplog):
     gan_file.write_bytes(b"\x00garbage" * 10)
-    layer = GeneratorLayer(GeneratorConfig(model=str(gan_file)), torch.device("cpu"))
+    layer = GeneratorStage(GeneratorConfig(model=str(gan_file)), torch.device("cpu"))
     assert not layer.available and "layer off" in layer.status
     assert "tiny_gan.safetensors" in caplog.text and "Traceback" not in caplog.text
 
@@ -212,12 +207,12 @@ def test_mismatched_manifest_turns_the_layer_off_and_says_why(gan_file):
     manifest = json.loads(m.read_text())
     manifest["architecture"]["latent_dim"] = 16
     m.write_text(json.dumps(manifest))
-    layer = GeneratorLayer(GeneratorConfig(model=str(gan_file)), torch.device("cpu"))
+    layer = GeneratorStage(GeneratorConfig(model=str(gan_file)), torch.device("cpu"))
     assert not layer.available and "do not fit" in layer.status
 
 
 def test_direction_knobs_move_the_latent_by_up_to_two_sigma(gan_file):
-    layer = GeneratorLayer(GeneratorConfig(model=str(gan_file)), torch.device("cpu"))
+    layer = GeneratorStage(GeneratorConfig(model=str(gan_file)), torch.device("cpu"))
     assert layer.directions.shape == (N_DIRS, 8)
     assert torch.allclose(layer.directions.norm(dim=1), torch.ones(N_DIRS), atol=1e-5)
     show = Show(speed=0.0)
@@ -245,11 +240,11 @@ def test_principal_directions_find_the_axis_that_changes_the_image():
 
 
 def test_truncation_zero_gives_the_average_image_whatever_the_walk(gan_file):
-    layer = GeneratorLayer(GeneratorConfig(model=str(gan_file)), torch.device("cpu"))
+    layer = GeneratorStage(GeneratorConfig(model=str(gan_file)), torch.device("cpu"))
     show = Show(truncation=0.0)
-    a = layer(show.snap(), None, (64, 64))
+    a = layer(show.snap(), None, Size(64, 64))
     show.store.fire("generator.jump")
-    b = layer(show.snap(), None, (64, 64))
+    b = layer(show.snap(), None, Size(64, 64))
     assert torch.equal(a, b)
 
 
@@ -261,26 +256,26 @@ def test_camera_steers_a_vae_only_when_camera_mix_is_up(vae_file):
     outs = {}
     for mix in (0.0, 1.0):
         for name, cam in (("red", red), ("blue", blue)):
-            layer = GeneratorLayer(GeneratorConfig(model=str(vae_file)), torch.device("cpu"))
-            outs[mix, name] = layer(Show(camera_mix=mix).snap(), cam, (64, 64))
+            layer = GeneratorStage(GeneratorConfig(model=str(vae_file)), torch.device("cpu"))
+            outs[mix, name] = layer(Show(camera_mix=mix).snap(), cam, Size(64, 64))
     assert torch.equal(outs[0.0, "red"], outs[0.0, "blue"])
     assert not torch.equal(outs[1.0, "red"], outs[1.0, "blue"])
 
 
 def test_fit_modes_fill_crop_or_letterbox_the_frame():
     img = torch.rand(1, 3, 64, 64)
-    cover = fit_to_frame(img, (90, 160), "cover")
-    contain = fit_to_frame(img, (90, 160), "contain")
+    cover = fit_to_frame(img, Size(160, 90), "cover")
+    contain = fit_to_frame(img, Size(160, 90), "contain")
     assert cover.shape == contain.shape == (1, 3, 90, 160)
     assert float(contain[..., :, :10].abs().max()) == 0.0  # black side bars
     assert float(cover[..., :, :10].abs().max()) > 0.0
-    assert fit_to_frame(img, (64, 64)) is img
-    assert math.isclose(float(fit_to_frame(torch.full((1, 3, 64, 64), 0.5), (32, 32)).mean()), 0.5, rel_tol=1e-5)
+    assert fit_to_frame(img, Size(64, 64)) is img
+    assert math.isclose(float(fit_to_frame(torch.full((1, 3, 64, 64), 0.5), Size(32, 32)).mean()), 0.5, rel_tol=1e-5)
 
 
 @pytest.mark.parametrize("mode", ["bicubic", "bilinear"])
 def test_fast_upscale_matches_pytorch_interpolation(mode):
     img = torch.rand(1, 3, 64, 64)
-    ours = fit_to_frame(img, (64 * 3, 64 * 5), "stretch", mode)
+    ours = fit_to_frame(img, Size(64 * 5, 64 * 3), "stretch", mode)
     ref = torch.nn.functional.interpolate(img, size=(192, 320), mode=mode, align_corners=False).clamp(0, 1)
     assert torch.allclose(ours, ref, atol=1e-5)

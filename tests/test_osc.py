@@ -383,7 +383,7 @@ def test_listening_beyond_this_machine_is_an_explicit_opt_in(registry):
 
 
 def test_osc_schema_lists_every_address_with_type_range_and_default(tmp_path, capsys):
-    from livegen.params import default_registry
+    from livegen.stages import default_registry
 
     p = tmp_path / "td.toml"
     p.write_text('[osc.aliases]\n"/style_mix" = "style.mix"\n[scenes.intro]\nvalues = {}\n')

@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from livegen.params import ParameterStore, ParamRegistry, ParamSpec, default_registry
+from livegen.params import ParameterStore, ParamRegistry, ParamSpec
+from livegen.stages import default_registry
 
 
 def make_store() -> ParameterStore:

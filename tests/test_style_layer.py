@@ -10,9 +10,10 @@ import torch
 
 from livegen.nets.fastnet import FastStyleNet
 from livegen.nets.io import ModelError, save_model
-from livegen.nets.style import DEFAULT_SCALE, PARAMS, StyleConfig, StyleLayer, build_net, run_net
+from livegen.nets.style import build_net
 from livegen.nets.transformer_net import TransformerNet
 from livegen.params import ParameterStore, ParamRegistry
+from livegen.stages.style import PARAMS, SPECS, StyleConfig, StyleStage, run_net
 
 
 def make_snap(**values):
@@ -57,7 +58,7 @@ def test_both_nets_return_a_frame_of_the_input_size_at_odd_sizes(make, scale):
 def test_the_layer_handles_odd_frames_with_the_transformer_too(tmp_path):
     torch.manual_seed(0)
     path = save_tiny(tmp_path, TransformerNet(1).eval(), "tn")
-    layer = StyleLayer(StyleConfig(model=path), torch.device("cpu"))
+    layer = StyleStage(StyleConfig(model=path), torch.device("cpu"))
     assert layer.available, layer.status
     frame = torch.rand(1, 3, 251, 333)
     assert layer(make_snap(style_scale=1.0), frame).shape == frame.shape
@@ -66,14 +67,14 @@ def test_the_layer_handles_odd_frames_with_the_transformer_too(tmp_path):
 def test_fader_ends_equal_the_pure_styles(tmp_path):
     """style.mix 0 is style.a exactly, 1 is style.b exactly; halfway is neither."""
     net = tiny_fast()
-    layer = StyleLayer(StyleConfig(model=save_tiny(tmp_path, net)), torch.device("cpu"))
+    layer = StyleStage(StyleConfig(model=save_tiny(tmp_path, net)), torch.device("cpu"))
     frame = torch.rand(1, 3, 64, 80)
     pure = []
     for k in range(3):
         w = torch.zeros(1, 3)
         w[0, k] = 1
         with torch.no_grad():
-            pure.append(run_net(net, frame, w, scale=DEFAULT_SCALE))
+            pure.append(run_net(net, frame, w, scale=SPECS["style.scale"].default))
     snap0 = make_snap(style_mix=0.0, style_a=1, style_b=3, style_stabilize=0.0)
     snap1 = make_snap(style_mix=1.0, style_a=1, style_b=3, style_stabilize=0.0)
     half = make_snap(style_mix=0.5, style_a=1, style_b=3, style_stabilize=0.0)
@@ -85,21 +86,21 @@ def test_fader_ends_equal_the_pure_styles(tmp_path):
 
 def test_weights_mode_picks_and_blends_styles(tmp_path):
     net = tiny_fast()
-    layer = StyleLayer(StyleConfig(model=save_tiny(tmp_path, net)), torch.device("cpu"))
+    layer = StyleStage(StyleConfig(model=save_tiny(tmp_path, net)), torch.device("cpu"))
     frame = torch.rand(1, 3, 48, 64)
     w = torch.tensor([[0.0, 1.0, 0.0]])
     with torch.no_grad():
-        second = run_net(net, frame, w, scale=DEFAULT_SCALE)
+        second = run_net(net, frame, w, scale=SPECS["style.scale"].default)
     only2 = make_snap(style_mode="weights", style_w1=0.0, style_w2=0.7, style_stabilize=0.0)
     assert torch.equal(layer(only2, frame), second)
     none = make_snap(style_mode="weights", style_w1=0.0, style_stabilize=0.0)
     with torch.no_grad():
-        first = run_net(net, frame, torch.tensor([[1.0, 0.0, 0.0]]), scale=DEFAULT_SCALE)
+        first = run_net(net, frame, torch.tensor([[1.0, 0.0, 0.0]]), scale=SPECS["style.scale"].default)
     assert torch.equal(layer(none, frame), first), "all weights at zero falls back to style 1"
 
 
 def test_strength_zero_gives_the_input_and_half_is_between(tmp_path):
-    layer = StyleLayer(StyleConfig(model=save_tiny(tmp_path, tiny_fast())), torch.device("cpu"))
+    layer = StyleStage(StyleConfig(model=save_tiny(tmp_path, tiny_fast())), torch.device("cpu"))
     frame = torch.rand(1, 3, 50, 70)
     assert torch.equal(layer(make_snap(style_strength=0.0), frame), frame)
     full = layer(make_snap(style_strength=1.0, style_stabilize=0.0), frame)
@@ -110,8 +111,8 @@ def test_strength_zero_gives_the_input_and_half_is_between(tmp_path):
 def test_the_layer_is_deterministic_on_cpu(tmp_path):
     path = save_tiny(tmp_path, tiny_fast())
     frame = torch.rand(1, 3, 60, 90)
-    a = StyleLayer(StyleConfig(model=path), torch.device("cpu"))(make_snap(), frame)
-    b = StyleLayer(StyleConfig(model=path), torch.device("cpu"))(make_snap(), frame)
+    a = StyleStage(StyleConfig(model=path), torch.device("cpu"))(make_snap(), frame)
+    b = StyleStage(StyleConfig(model=path), torch.device("cpu"))(make_snap(), frame)
     assert torch.equal(a, b)
 
 
@@ -123,8 +124,8 @@ def test_stabilize_keeps_the_rest_of_the_picture_still_when_something_enters(tmp
     f1 = torch.rand(1, 3, 64, 64) * 0.5
     f2 = f1.clone()
     f2[:, :, :24, :24] = 1.0
-    steady = StyleLayer(StyleConfig(model=path), torch.device("cpu"))
-    smooth = StyleLayer(StyleConfig(model=path), torch.device("cpu"))
+    steady = StyleStage(StyleConfig(model=path), torch.device("cpu"))
+    smooth = StyleStage(StyleConfig(model=path), torch.device("cpu"))
     off, on = make_snap(style_stabilize=0.0, style_scale=1.0), make_snap(style_stabilize=0.9, style_scale=1.0)
     a1, b1 = steady(off, f1), smooth(on, f1)
     assert torch.allclose(a1, b1, atol=1e-5), "the first frame has no history to smooth with"
@@ -134,19 +135,19 @@ def test_stabilize_keeps_the_rest_of_the_picture_still_when_something_enters(tmp
 
 
 def test_no_model_passes_frames_through_and_says_so():
-    layer = StyleLayer(StyleConfig(model=""), torch.device("cpu"))
+    layer = StyleStage(StyleConfig(model=""), torch.device("cpu"))
     frame = torch.rand(1, 3, 20, 30)
     assert not layer.available and "no model" in layer.status
     assert layer(make_snap(), frame) is frame
 
 
 def test_missing_and_corrupt_models_never_raise(tmp_path, caplog):
-    missing = StyleLayer(StyleConfig(model=str(tmp_path / "nope.safetensors")), torch.device("cpu"))
+    missing = StyleStage(StyleConfig(model=str(tmp_path / "nope.safetensors")), torch.device("cpu"))
     assert not missing.available and "passing through" in missing.status
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"\x00garbage" * 10)
     (tmp_path / "bad.json").write_text(json.dumps({"architecture": {"kind": "fast-cin", "n_styles": 3}}))
-    corrupt = StyleLayer(StyleConfig(model=str(bad)), torch.device("cpu"))
+    corrupt = StyleStage(StyleConfig(model=str(bad)), torch.device("cpu"))
     assert not corrupt.available
     frame = torch.rand(1, 3, 20, 30)
     assert corrupt(make_snap(), frame) is frame
@@ -154,7 +155,7 @@ def test_missing_and_corrupt_models_never_raise(tmp_path, caplog):
     path = save_tiny(tmp_path, tiny_fast(), "wrong")
     (tmp_path / "wrong.json").write_text(json.dumps({"architecture": {"kind": "fast-cin", "n_styles": 3,
                                                                       "widths": [8, 8, 8], "n_res": 1}}))
-    wrong = StyleLayer(StyleConfig(model=path), torch.device("cpu"))
+    wrong = StyleStage(StyleConfig(model=path), torch.device("cpu"))
     assert not wrong.available and "unusable" in wrong.status
     assert any("wrong.safetensors" in r.getMessage() for r in caplog.records)
 
@@ -174,7 +175,7 @@ def test_params_are_all_style_params_with_the_kept_names():
 
 def test_a_repeated_camera_frame_is_not_styled_twice_but_a_changed_one_is(tmp_path):
     """The display repaints faster than the camera: the same frame and settings reuse the picture."""
-    layer = StyleLayer(StyleConfig(model=save_tiny(tmp_path, tiny_fast())), torch.device("cpu"))
+    layer = StyleStage(StyleConfig(model=save_tiny(tmp_path, tiny_fast())), torch.device("cpu"))
     frame = torch.rand(1, 3, 40, 56)
     snap = make_snap(style_stabilize=0.0)
     first = layer(snap, frame)
@@ -204,7 +205,7 @@ def test_every_upsampler_returns_the_frame_size_and_a_bad_name_is_a_patch_error(
 def test_stabilize_holds_still_regions_but_follows_motion_at_once():
     """Output smoothing: a pixel whose camera value stayed put keeps most of its old look; a
     pixel where something moved takes the new picture immediately (no ghost)."""
-    from livegen.nets.style import OutputSmoother
+    from livegen.stages.style import OutputSmoother
 
     sm = OutputSmoother()
     frame1 = torch.full((1, 3, 4, 8), 0.5)

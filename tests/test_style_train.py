@@ -11,8 +11,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from livegen.nets.style import StyleConfig, StyleLayer, load_style_model
+from livegen.nets.style import load_style_model
 from livegen.nets.vgg import LAYERS, VGGTrunk, convert_h5, keras_key, load_trunk
+from livegen.stages.style import StyleConfig, StyleStage
 from livegen.train.style import TrainConfig, Trainer
 from livegen.train.style import main as train_main
 
@@ -120,7 +121,7 @@ def test_the_command_trains_exports_and_the_layer_plays_it(dataset, vgg, tmp_pat
     assert (tmp_path / "run" / "checkpoint.safetensors").exists()
     assert list((tmp_path / "run").glob("preview_*.png"))
     net, _ = load_style_model(out.with_suffix(".safetensors"))
-    layer = StyleLayer(StyleConfig(model=str(out.with_suffix(".safetensors"))), torch.device("cpu"))
+    layer = StyleStage(StyleConfig(model=str(out.with_suffix(".safetensors"))), torch.device("cpu"))
     assert layer.available and "s1" in layer.status
 
 

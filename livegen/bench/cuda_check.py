@@ -20,11 +20,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from livegen.patch import load_patch, parse_size
+from livegen.patch import load_patch
 from livegen.paths import DEFAULT_PATCH, ROOT
+from livegen.size import Size, parse_size
 
 
-def moving_frames(size: tuple[int, int], n: int) -> list[np.ndarray]:
+def moving_frames(size: Size, n: int) -> list[np.ndarray]:
     """Camera stand-in: a drifting colour gradient with a bright square, H x W x 3 uint8."""
     w, h = size
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -37,7 +38,7 @@ def moving_frames(size: tuple[int, int], n: int) -> list[np.ndarray]:
     return frames
 
 
-def run_frames(patch_path: str, device: torch.device, size: tuple[int, int], frames: list[np.ndarray],
+def run_frames(patch_path: str, device: torch.device, size: Size, frames: list[np.ndarray],
                overrides: dict[str, float], generator: str | None = None) -> tuple[list[np.ndarray], float,
                                                                                    dict[str, float]]:
     """Play ``frames`` through the engine; ``generator`` swaps the patch's generator model."""
@@ -65,7 +66,7 @@ def run_frames(patch_path: str, device: torch.device, size: tuple[int, int], fra
     return out, ms, stages
 
 
-def compare_devices(patch_path: str, size: tuple[int, int], n: int, overrides: dict[str, float],
+def compare_devices(patch_path: str, size: Size, n: int, overrides: dict[str, float],
                     generator: str | None = None) -> dict:
     frames = moving_frames(size, n)
     cpu, cpu_ms, _ = run_frames(patch_path, torch.device("cpu"), size, frames, overrides, generator)
@@ -79,7 +80,7 @@ def compare_devices(patch_path: str, size: tuple[int, int], n: int, overrides: d
             "frames_moved": bool(np.abs(gpu[0].astype(np.int16) - gpu[-1]).mean() > 1.0)}
 
 
-def time_cuda(patch_path: str, size: tuple[int, int], n: int) -> dict:
+def time_cuda(patch_path: str, size: Size, n: int) -> dict:
     frames = moving_frames(size, 8)
     _, ms, stages = run_frames(patch_path, torch.device("cuda"), size, frames * (n // 8), {})
     return {"size": f"{size[0]}x{size[1]}", "cuda_ms": round(ms, 2), "fps": round(1000 / ms, 1),

@@ -15,22 +15,17 @@ import time
 
 import torch
 
-from livegen.patch import load_patch, parse_size
+from livegen.engine import open_engine
+from livegen.live import LiveShow
+from livegen.patch import load_patch
 from livegen.paths import DEFAULT_PATCH
+from livegen.sinks import to_uint8
+from livegen.size import Size, parse_size
 
 
-def bench_size(patch_path: str, size: tuple[int, int], frames: int, window_seconds: float,
-               device: str) -> dict:
-    from livegen.clock import WallClock
-    from livegen.engine import Engine
-    from livegen.live import LiveRunner
-    from livegen.pipeline import pick_device
-    from livegen.sinks import to_uint8
-    from livegen.sinks.window import WindowSink
-
+def bench_size(patch_path: str, size: Size, frames: int, window_seconds: float, device: str | None) -> dict:
     patch = load_patch(patch_path)
-    dev = pick_device(device or patch.device)
-    engine = Engine(patch, dev, size, camera=lambda t: (None, 0))
+    engine, feed = open_engine(patch, lockstep=True, size=size, device=device, camera="pattern")
     for i in range(3):  # warm-up: allocator, first-call overheads
         to_uint8(engine.tick(i / 30))
     engine.pipeline.timer.alpha = 1.0 / frames
@@ -40,14 +35,15 @@ def bench_size(patch_path: str, size: tuple[int, int], frames: int, window_secon
         to_uint8(engine.tick((i + 3) / 30))
     model_ms = (time.perf_counter() - t0) * 1000 / frames
     stage_ms = {k: round(v, 2) for k, v in engine.pipeline.timer.ms.items()}
+    engine.close()
+    feed.close()
 
-    live = Engine(patch, dev, size, camera=lambda t: (None, 0))
-    window = WindowSink(size, title="livegen bench", hud=True, vsync=False)
-    runner = LiveRunner(live, window, WallClock(), display_fps=60.0, model_fps=60.0)
-    runner.run(max_seconds=window_seconds)
-    shown = window.frames_shown
-    window.close()
-    return {"size": f"{size[0]}x{size[1]}", "device": str(dev), "model_ms_per_frame": round(model_ms, 2),
+    with LiveShow(patch, size=size, device=device, camera="pattern", hud=True, display_fps=60.0, model_fps=60.0,
+                  controls=False, vsync=False) as show:
+        show.play(seconds=window_seconds)
+        assert show.window is not None
+        shown = show.window.frames_shown
+    return {"size": str(size), "device": str(engine.device), "model_ms_per_frame": round(model_ms, 2),
             "model_fps": round(1000 / model_ms, 1), "stage_ms": stage_ms,
             "display_fps": round(shown / window_seconds, 1), "display_target_fps": 60.0,
             "layers": engine.pipeline.status()}

@@ -27,13 +27,16 @@ import torch
 import torch.nn.functional as F
 
 from livegen.nets.io import ModelError
-from livegen.nets.style import DEFAULT_SCALE, DEFAULT_STABILIZE, OutputSmoother, build_net, load_style_model, run_net
+from livegen.nets.style import build_net, load_style_model
 from livegen.nets.vgg import gram, load_trunk
 from livegen.paths import ROOT
+from livegen.stages.style import SPECS, OutputSmoother, run_net
 from livegen.train.style import list_images, read_rgb, square, style_target
 from livegen.train.style_data import DATA, VGG_CACHE
 
 CLIP = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
+DEFAULT_SCALE = SPECS["style.scale"].default
+DEFAULT_STABILIZE = SPECS["style.stabilize"].default
 LIVE = f"livegen (default: scale {DEFAULT_SCALE} + detail)"
 Styler = Callable[[torch.Tensor], torch.Tensor]  # (1,3,H,W) [0,1] -> same size
 

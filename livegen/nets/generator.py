@@ -1,6 +1,6 @@
 """Generator networks the latent walk plays: a DCGAN generator and a convolutional VAE.
 
-In the frame loop, ``latent.GeneratorLayer`` hands one latent vector per frame to
+In the frame loop, ``livegen.stages.generator.GeneratorStage`` hands one latent vector per frame to
 ``Generator.generate(z)`` and gets an image in [0, 1] at the model's native resolution; a VAE
 can also ``encode`` a camera frame into that latent space. Both nets are described by a small
 architecture dict stored in the model manifest, so ``load_generator`` rebuilds the exact net

@@ -11,6 +11,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from livegen.size import Size
+
 FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "XVID"}
 
 
@@ -48,7 +50,7 @@ class PngSequenceSink:
 class VideoFileSink:
     """Encodes frames into a video file; the codec follows the extension (see FOURCC)."""
 
-    def __init__(self, path: str | Path, fps: float, size: tuple[int, int]) -> None:
+    def __init__(self, path: str | Path, fps: float, size: Size) -> None:
         self.path = Path(path)
         ext = self.path.suffix.lower()
         if ext not in FOURCC:
@@ -71,7 +73,7 @@ class VideoFileSink:
         self._writer.release()
 
 
-def open_file_sink(out: str, fps: float, size: tuple[int, int]) -> NullSink | PngSequenceSink | VideoFileSink:
+def open_file_sink(out: str, fps: float, size: Size) -> NullSink | PngSequenceSink | VideoFileSink:
     """``DIR/`` (or an existing folder) -> PNG sequence; ``x.mp4``/``.avi``/``.mkv`` -> video; ``null``."""
     if out == "null":
         return NullSink()

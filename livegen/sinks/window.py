@@ -12,6 +12,8 @@ import warnings
 
 import numpy as np
 
+from livegen.size import Size
+
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
 
@@ -33,7 +35,7 @@ KEYMAP = {
 class WindowSink:
     """A real SDL window (any video driver: X11, Wayland, KMS, or ``dummy`` headless)."""
 
-    def __init__(self, size: tuple[int, int], title: str = "livegen", fullscreen: bool = False,
+    def __init__(self, size: Size, title: str = "livegen", fullscreen: bool = False,
                  display: int = 0, hud: bool = True, vsync: bool = True) -> None:
         pygame.display.init()
         pygame.font.init()

@@ -17,6 +17,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from livegen.size import Size
+
 log = logging.getLogger("livegen.camera")
 
 # OpenCV prints a multi-line warning for every failed open; a camera retried in the background
@@ -30,7 +32,7 @@ except AttributeError:  # older builds without the logging module
 DEVICE_BACKEND = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
 
 
-def _parse_source(source: str | int) -> int | Path | None:
+def parse_source(source: str | int) -> int | Path | None:
     """None for the pattern, an int for a device index, a Path for a file."""
     if isinstance(source, int):
         return source
@@ -44,7 +46,7 @@ def _parse_source(source: str | int) -> int | Path | None:
     return Path(s).expanduser()
 
 
-def _to_rgb(frame: np.ndarray, size: tuple[int, int] | None, mirror: bool) -> np.ndarray:
+def _to_rgb(frame: np.ndarray, size: Size | None, mirror: bool) -> np.ndarray:
     if frame.ndim == 2:
         frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB)
     else:
@@ -62,10 +64,10 @@ class CameraSource:
     ``latest()`` never blocks. ``status`` is a one-line note for the HUD saying what is shown.
     """
 
-    def __init__(self, source: str | int = "auto", size: tuple[int, int] | None = (640, 480),
+    def __init__(self, source: str | int = "auto", size: Size | None = None,
                  mirror: bool = False, loop: bool = True, retry_max: float = 2.0) -> None:
         self.spec = source
-        self.target = _parse_source(source)
+        self.target = parse_source(source)
         self.size = size
         self.mirror = mirror
         self.loop = loop
@@ -164,7 +166,7 @@ class CameraSource:
 class FileFrames:
     """Deterministic frames of a video file by time, for lockstep renders (loops at the end)."""
 
-    def __init__(self, path: str | Path, size: tuple[int, int] | None, mirror: bool = False, loop: bool = True) -> None:
+    def __init__(self, path: str | Path, size: Size | None, mirror: bool = False, loop: bool = True) -> None:
         self.path = Path(path)
         self.size = size
         self.mirror = mirror

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from livegen.sources.camera import CameraSource, FileFrames, _parse_source
+from livegen.size import Size
+from livegen.sources.camera import CameraSource, FileFrames, parse_source
 
 log = logging.getLogger("livegen.camera")
 
@@ -19,13 +20,13 @@ log = logging.getLogger("livegen.camera")
 class CameraFeed:
     """Callable feed plus a HUD status line and a close()."""
 
-    def __init__(self, source: str | int, size: tuple[int, int], mirror: bool = False, loop: bool = True,
+    def __init__(self, source: str | int, size: Size, mirror: bool = False, loop: bool = True,
                  lockstep: bool = False) -> None:
         self.source = source
         self._live: CameraSource | None = None
         self._file: FileFrames | None = None
         self._fixed_status = ""
-        target = _parse_source(source)
+        target = parse_source(source)
         if lockstep and (target is None or source == "auto"):
             self._fixed_status = "camera: test pattern (render)"
         elif lockstep and isinstance(target, Path):

@@ -11,14 +11,16 @@ import math
 import torch
 import torch.nn.functional as F
 
+from livegen.size import Size
 
-def test_pattern(t: float, size: tuple[int, int], device: torch.device | str = "cpu") -> torch.Tensor:
-    """A (1, 3, H, W) frame in [0, 1]: drifting colour field, rotating bars and an orbiting disc.
+
+def test_pattern(t: float, size: Size, device: torch.device | str = "cpu") -> torch.Tensor:
+    """A (1, 3, size.h, size.w) frame in [0, 1]: drifting colour field, rotating bars and an orbiting disc.
 
     Drawn at a quarter of the size and upscaled: the picture is smooth, and a fallback must not
     cost the frame budget the nets need.
     """
-    full_h, full_w = size
+    full_h, full_w = size.hw
     h, w = max(full_h // 4, 8), max(full_w // 4, 8)
     y = torch.linspace(-1.0, 1.0, h, device=device).view(h, 1)
     x = torch.linspace(-w / h, w / h, w, device=device).view(1, w)

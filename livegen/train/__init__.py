@@ -18,13 +18,6 @@ from PIL import Image
 from safetensors.torch import load_file, save_file
 
 
-def pick_device(name: str) -> torch.device:
-    """``auto`` means CUDA when present, else the CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
 def command_line(prog: str, argv: list[str]) -> str:
     return " ".join([prog] + [shlex.quote(a) for a in argv])
 

@@ -18,7 +18,8 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from livegen.train import Every, MetricsLog, images_to_tensor, load_checkpoint, pick_device
+from livegen.device import pick_device
+from livegen.train import Every, MetricsLog, images_to_tensor, load_checkpoint
 from livegen.train.data import load_split
 
 log = logging.getLogger("livegen.train")

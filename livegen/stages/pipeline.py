@@ -1,4 +1,4 @@
-"""The per-frame image pipeline: camera frame → style layer, latent walk → generator, compose.
+"""Pipeline: the stages in order for one frame: camera → style, latent walk → generator, compose.
 
 Called once per frame by the engine with that frame's parameter snapshot. Every tensor stays on
 one device; the camera image is uploaded once per new camera frame and nothing comes back to
@@ -14,31 +14,23 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from livegen.compose import compose, master
-from livegen.latent import GeneratorConfig, GeneratorLayer
-from livegen.nets.style import StyleConfig, StyleLayer
 from livegen.params import Snapshot
+from livegen.size import Size
 from livegen.sources.pattern import test_pattern
+from livegen.stages.compose import compose, master
+from livegen.stages.generator import GeneratorConfig, GeneratorStage
+from livegen.stages.style import StyleConfig, StyleStage
 
 
-def pick_device(choice: str = "auto") -> torch.device:
-    """'auto' takes CUDA when present, else the CPU; 'cuda' without a GPU is an error."""
-    if choice == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if choice == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' asked for, but torch sees no CUDA GPU (use --device cpu or auto)")
-    return torch.device(choice)
-
-
-def upload(image: np.ndarray, device: torch.device, size: tuple[int, int]) -> torch.Tensor:
-    """H x W x 3 uint8 RGB -> (1, 3, H, W) float [0, 1] on ``device`` at ``size`` = (H, W)."""
+def upload(image: np.ndarray, device: torch.device, size: Size) -> torch.Tensor:
+    """H x W x 3 uint8 RGB -> (1, 3, size.h, size.w) float [0, 1] on ``device``."""
     t = torch.from_numpy(image)
     if device.type == "cuda":
         t = t.pin_memory().to(device, non_blocking=True)
     x = t.permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
-    if tuple(x.shape[-2:]) != tuple(size):
-        down = x.shape[-2] > size[0] or x.shape[-1] > size[1]
-        x = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=down).clamp_(0.0, 1.0)
+    if tuple(x.shape[-2:]) != size.hw:
+        down = x.shape[-2] > size.h or x.shape[-1] > size.w
+        x = F.interpolate(x, size=size.hw, mode="bilinear", align_corners=False, antialias=down).clamp_(0.0, 1.0)
     return x
 
 
@@ -67,13 +59,13 @@ class Pipeline:
     """camera → style, generator, compose, master; one call per frame."""
 
     def __init__(self, style: StyleConfig, generator: GeneratorConfig, device: torch.device,
-                 size: tuple[int, int], seed: int = 0, base: Path | None = None) -> None:
+                 size: Size, seed: int = 0, base: Path | None = None) -> None:
         self.device = device
-        self.size = size  # (H, W)
-        self.style = StyleLayer(style, device, base=base) if style.enabled else None
-        self.generator = GeneratorLayer(generator, device, seed=seed, base=base) if generator.enabled else None
-        # The style layer keeps per-stream stabilisation state, so the generated stream gets its own.
-        self.style_for_generator = (StyleLayer(style, device, base=base)
+        self.size = size
+        self.style = StyleStage(style, device, base=base) if style.enabled else None
+        self.generator = GeneratorStage(generator, device, seed=seed, base=base) if generator.enabled else None
+        # The style stage keeps per-stream stabilisation state, so the generated stream gets its own.
+        self.style_for_generator = (StyleStage(style, device, base=base)
                                     if style.enabled and generator.enabled and generator.through_style else None)
         self.timer = StageTimer()
         self._camera_seq = -1

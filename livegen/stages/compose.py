@@ -1,6 +1,6 @@
-"""Compositing of the camera (styled) layer and the generator layer, on device tensors.
+"""Compose stage: blends the camera (styled) layer with the generated one, then the master gain.
 
-Runs last in the frame loop, before the sink. Frames are (N, 3, H, W) floats in [0, 1].
+Runs last in the frame loop, before the sinks. Frames are (N, 3, H, W) floats in [0, 1].
 """
 
 from __future__ import annotations
@@ -18,6 +18,10 @@ PARAMS: list[ParamSpec] = [
               description="strength of the top layer (0 = bottom only)"),
     ParamSpec("compose.top", kind="enum", default="generator", choices=("generator", "camera"),
               description="which layer is on top"),
+    ParamSpec("master.brightness", default=1.0, min=0.0, max=2.0, smoothing=0.05,
+              description="overall brightness gain at the output"),
+    ParamSpec("master.fade", default=1.0, min=0.0, max=1.0, smoothing=0.1,
+              description="fade to black (0) or full picture (1)"),
 ]
 
 
