@@ -196,7 +196,8 @@ def _frame(mapper: Mapper, store: ParameterStore, bus: ControlBus, tempo: Tempo,
             pass
     store.step(dt)
     snap = store.snapshot(t, tempo.beat(t))
-    return events, (dict(snap), sorted(snap.triggers), round(snap.beat, 12))
+    fired = [name for name in store.registry.names if snap.fired(name)]
+    return events, (dict(snap), fired, round(snap.beat, 12))
 
 
 def test_a_live_run_replays_frame_for_frame_in_lockstep(tmp_path, midi_out, smooth_registry):
