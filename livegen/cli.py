@@ -11,7 +11,9 @@ import importlib
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from livegen.size import Size, parse_size
@@ -33,6 +35,9 @@ DELEGATES = {
     "bench osc": ("livegen.bench.osc_flood", "main"),
     "bench engine": ("livegen.bench.engine", "main"),
     "bench cuda": ("livegen.bench.cuda_check", "main"),
+    "bench soak": ("livegen.bench.soak", "main"),
+    "bench budget": ("livegen.bench.budget", "main"),
+    "bench latency": ("livegen.bench.latency", "main"),
 }
 
 log = logging.getLogger("livegen")
@@ -65,26 +70,44 @@ def cmd_run(args: argparse.Namespace) -> int:
     patch = _load(args.patch)
     try:
         return run(patch, seconds=args.seconds, size=args.size, device=args.device, camera=args.camera,
-                   record=args.record, fullscreen=args.fullscreen, display=args.display, hud=args.hud,
+                   record=args.record, force=args.force, fullscreen=args.fullscreen, display=args.display, hud=args.hud,
                    display_fps=args.display_fps)
-    except RuntimeError as e:
-        print(f"livegen: {e}", file=sys.stderr)
+    except (RuntimeError, OSError) as e:
+        print(f"livegen run: {e}", file=sys.stderr)
         return 2
 
 
 def cmd_render(args: argparse.Namespace) -> int:
     """Render headless, frame-exact, to a video file or a PNG folder."""
-    from livegen.render import render
+    from livegen.render import RenderError, render
 
     patch = _load(args.patch)
     if args.seed is not None:
         patch.seed = args.seed
+    # systemd, docker stop, timeout and Ctrl-C end a render with a finished, shorter file.
+    stop = threading.Event()
+    caught: list[int] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        caught.append(signum)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         result = render(patch, args.out, frames=args.frames, fps=args.fps, size=args.size,
-                        controls=args.controls or [], device=args.device, progress=not args.quiet)
-    except (OSError, ValueError) as e:
+                        controls=args.controls or [], device=args.device, progress=not args.quiet,
+                        allow_missing=args.allow_missing, strict=args.strict, stop=stop)
+    except (OSError, ValueError, RuntimeError, RenderError) as e:
         print(f"livegen render: {e}", file=sys.stderr)
         return 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if result.stopped:
+        name = signal.Signals(caught[0]).name if caught else "a stop request"
+        print(f"livegen render: stopped by {name} after {result.frames} frames; {result.out} holds them "
+              "and plays", file=sys.stderr)
+        return 128 + caught[0] if caught else 1
     print(f"rendered {result.frames} frames to {result.out}")
     return 0
 
@@ -140,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
     r.add_argument("--camera", default=None, help="camera index or video file (overrides the patch)")
     r.add_argument("--record", default=None, help="record every control event to this show log (.jsonl)")
+    r.add_argument("--force", action="store_true", help="let --record replace an existing show log")
     r.add_argument("--display-fps", type=float, default=60.0, help="window repaint rate")
     r.add_argument("--hud", dest="hud", action="store_true", default=None)
     r.add_argument("--no-hud", dest="hud", action="store_false")
@@ -158,6 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=None)
     d.add_argument("--quiet", action="store_true")
     d.add_argument("--threads", type=int, default=None, help="CPU threads for the nets (default: torch's)")
+    d.add_argument("--allow-missing", action="store_true",
+                   help="render even when a layer the patch names is off (its model missing or broken)")
+    d.add_argument("--strict", action="store_true",
+                   help="refuse to replay a show log into a different patch or model")
     d.set_defaults(func=cmd_render)
 
     v = sub.add_parser("devices", help="list cameras, MIDI ports and the torch device")

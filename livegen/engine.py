@@ -11,8 +11,10 @@ The show never stops: a bad event, a broken patch save, a failing model or stage
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -23,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from livegen.budget import FrameBudget
 from livegen.clock import Tempo
 from livegen.control.bus import ControlBus, ControlEvent
 from livegen.control.mapping.router import Mapper
@@ -53,7 +56,11 @@ class ErrorLog:
         self.last = ""
         self.total = 0
 
+    MAX_CHARS = 300  # a hostile value (a 20 KB scene name) must not fill the log and the HUD
+
     def report(self, message: str) -> None:
+        if len(message) > self.MAX_CHARS:
+            message = message[: self.MAX_CHARS - 1] + "…"
         self.total += 1
         if message not in self.counts and len(self.counts) >= 1000:
             # Weeks of a sender spraying random addresses must not grow memory without end.
@@ -74,6 +81,49 @@ def make_mapper(patch: Patch, registry: ParamRegistry, tempo: Tempo | None = Non
     return Mapper(registry, patch.mappings, aliases=patch.osc.aliases, tempo=tempo,
                   midi_clock=MidiClockFollower(tempo) if follow else None,
                   program_scenes=patch.midi.program_change)
+
+
+class ModelHashes:
+    """SHA-256 of the show's model files, computed once on a helper thread.
+
+    Show logs record them so a replay can tell whether it plays the same models; hashing a
+    large file must not hold up a frame, and only regular files are read (a device path given
+    as a model would never end).
+    """
+
+    def __init__(self, paths: list[Path]) -> None:
+        self._hashes: dict[str, str | None] = {str(p): None for p in paths}
+        self._thread = threading.Thread(target=self._run, args=(paths,), name="livegen-model-hash", daemon=True)
+        self._thread.start()
+
+    def _run(self, paths: list[Path]) -> None:
+        for p in paths:
+            try:
+                if not p.is_file():
+                    continue
+                h = hashlib.sha256()
+                with p.open("rb") as f:
+                    for chunk in iter(lambda: f.read(1 << 20), b""):
+                        h.update(chunk)
+                self._hashes[str(p)] = h.hexdigest()
+            except OSError:
+                continue
+
+    def get(self, wait: float = 0.0) -> dict[str, str | None]:
+        """Digests by path; None for files not (yet) hashed. ``wait`` bounds how long to wait for them."""
+        if wait > 0:
+            self._thread.join(wait)
+        return dict(self._hashes)
+
+
+def unique_path(path: Path) -> Path:
+    """``path`` if nothing is there yet, else the first free ``stem-2.ext``, ``stem-3.ext``, ..."""
+    if not path.exists():
+        return path
+    n = 2
+    while (candidate := path.with_name(f"{path.stem}-{n}{path.suffix}")).exists():
+        n += 1
+    return candidate
 
 
 class Engine:
@@ -100,6 +150,10 @@ class Engine:
         self.errors = ErrorLog()
         self.watcher = PatchWatcher(patch.source_path, self.registry) if watch and patch.source_path else None
         self.recorder: ShowRecorder | None = None
+        self.recording_allowed = True  # renders turn this off: a replayed "record" writes nothing there
+        self.budget: FrameBudget | None = None  # set by live shows (see adapt_to_budget)
+        self.record_dir = Path.cwd()  # where a "record" control puts its show logs
+        self._hashes = ModelHashes(self._model_paths())
         self.recent: deque[str] = deque(maxlen=4)
         self.last_frame: torch.Tensor | None = None
         self.last_snapshot: Snapshot | None = None
@@ -147,8 +201,14 @@ class Engine:
             want = {"start": True, "stop": False, "1": True, "0": False}.get(str(value).lower())
             if want is None:
                 want = self.recorder is None
-            if want and self.recorder is None:
-                self.start_recording(Path(time.strftime("show-%Y%m%d-%H%M%S.jsonl")))
+            if not self.recording_allowed:
+                self.errors.report("control: record ignored (this show is a render)")
+            elif want and self.recorder is None:
+                name = self.record_dir / time.strftime("show-%Y%m%d-%H%M%S.jsonl")
+                try:
+                    self.start_recording(unique_path(name))
+                except OSError as e:
+                    self.errors.report(f"recording not started: {e}")
             elif not want and self.recorder is not None:
                 self.stop_recording()
         elif action == "quit":
@@ -175,16 +235,30 @@ class Engine:
         self.recent.append(f"scene {name}")
 
     # -- recording ------------------------------------------------------------------------
-    def recording_header(self) -> dict[str, Any]:
-        models = [resolve(cfg.model, self.patch.base_dir) for cfg in (self.patch.style, self.patch.generator)
-                  if cfg.model]
-        text = self.patch.source_path.read_text() if self.patch.source_path else ""
-        # Recording can start mid-show: the replay starts from the values of this moment.
-        return make_header(self.patch.source_path, self.patch.source_hash, self.patch.seed, models,
-                           initial=self.store.targets, patch_text=text,
-                           size=list(self.size), fps=self.patch.output.fps, scene=self.scene)
+    def _model_paths(self) -> list[Path]:
+        return [resolve(cfg.model, self.patch.base_dir) for cfg in (self.patch.style, self.patch.generator)
+                if cfg.enabled and cfg.model]
 
-    def start_recording(self, path: Path) -> None:
+    def model_hashes(self, wait: float = 0.0) -> dict[str, str | None]:
+        """SHA-256 of each model file the patch names (None where not hashed yet or unreadable)."""
+        return self._hashes.get(wait)
+
+    def missing_layers(self) -> list[str]:
+        """Status lines of layers the patch names a model for that could not be loaded."""
+        return self.pipeline.missing_layers()
+
+    def recording_header(self) -> dict[str, Any]:
+        # Recording can start mid-show: the replay starts from the values of this moment.
+        header = make_header(self.patch.source_path, self.patch.source_hash, self.patch.seed,
+                             initial=self.store.targets, patch_text=self.patch.source_text,
+                             size=list(self.size), fps=self.patch.output.fps, scene=self.scene)
+        header["models"] = self.model_hashes()
+        return header
+
+    def start_recording(self, path: Path, force: bool = False) -> None:
+        """Record every applied control from now on into ``path``; an existing file is kept unless ``force``."""
+        if path.exists() and not force:
+            raise FileExistsError(f"{path}: a file is already there (choose another name, or --force)")
         self.stop_recording()
         self.recorder = ShowRecorder(path, self.recording_header())
         self.recent.append(f"recording to {path}")
@@ -192,9 +266,12 @@ class Engine:
 
     def stop_recording(self) -> None:
         if self.recorder is not None:
-            self.recorder.close()
-            log.info("recording saved: %s", self.recorder.path)
-            self.recorder = None
+            recorder, self.recorder = self.recorder, None
+            try:
+                recorder.close()
+                log.info("recording saved: %s", recorder.path)
+            except OSError as e:
+                self.errors.report(f"recording {recorder.path} not saved whole: {e}")
 
     # -- hot reload -----------------------------------------------------------------------
     def _check_patch(self, t: float) -> None:
@@ -241,6 +318,7 @@ class Engine:
                 self.errors.report(f"{layer_new.status} — keeping the previous {attr} model")
                 setattr(fresh, attr, layer_old)
         fresh.timer = self.pipeline.timer
+        fresh.quality = self.pipeline.quality
         self.pipeline = fresh
 
     # -- the frame ------------------------------------------------------------------------
@@ -259,7 +337,11 @@ class Engine:
         self.last_snapshot = snap
         try:
             image, seq = self.camera(t)
+            started = time.perf_counter()
             frame = self.pipeline(snap, image, seq)
+            if self.budget is not None and self.budget.update((time.perf_counter() - started) * 1000.0, t):
+                self.pipeline.quality = self.budget.quality
+                self.recent.append(self.budget.status())
             if not torch.isfinite(frame).all():
                 raise FloatingPointError("stage produced NaN/inf pixels")
             self.last_frame = frame
@@ -277,8 +359,15 @@ class Engine:
         self.frame += 1
         return frame
 
+    def adapt_to_budget(self, budget_ms: float) -> None:
+        """Hold frames to ``budget_ms`` by stepping the stages' quality (live shows; see budget.py)."""
+        self.budget = FrameBudget(budget_ms)
+        self.pipeline.quality = self.budget.quality
+
     def status_lines(self) -> list[str]:
         lines = [self.camera_status(), *self.pipeline.status()]
+        if self.budget is not None:
+            lines.append(self.budget.status())
         lines.extend(self.notes)
         return lines
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,7 @@ class LiveRunner:
         self._stop = threading.Event()
         self.model_rate = RateMeter()
         self.display_rate = RateMeter()
+        self.on_present: list[Callable[[np.ndarray | None], None]] = []  # after each repaint (latency bench)
         self.learn = LearnMode(engine.registry, engine.patch.source_path)
         engine.taps.append(self.learn.tap)
 
@@ -141,6 +143,10 @@ class LiveRunner:
         elif cmd.startswith("scene:"):
             self.engine.push(ControlEvent(t, "key", OSC_PREFIX + "scene", int(cmd.split(":")[1])))
 
+    def stop(self) -> None:
+        """End ``run`` from any thread."""
+        self._stop.set()
+
     def run(self, max_seconds: float | None = None) -> int:
         """Play until quit (key, window close, action) or ``max_seconds``; returns an exit code."""
         worker = threading.Thread(target=self._work, name="livegen-render", daemon=True)
@@ -158,6 +164,8 @@ class LiveRunner:
                 if seq != shown_seq or self.window.hud:
                     self.window.present(image, self.hud_lines())
                     shown_seq = seq
+                    for hook in self.on_present:
+                        hook(image)
                 self.display_rate.tick()
                 if max_seconds is not None and time.monotonic() - start >= max_seconds:
                     break
@@ -188,13 +196,16 @@ class LiveShow:
     """
 
     def __init__(self, patch: Patch, *, size: Size | None = None, device: str | None = None,
-                 camera: str | int | None = None, record: str | Path | None = None, fullscreen: bool = False,
+                 camera: str | int | None = None, record: str | Path | None = None, force: bool = False,
+                 fullscreen: bool = False,
                  display: int | None = None, hud: bool | None = None, display_fps: float = 60.0,
                  model_fps: float | None = None, controls: bool = True, vsync: bool = True) -> None:
         self.patch = patch
         self.clock = WallClock()
         self.engine, self.feed = open_engine(patch, lockstep=False, size=size, device=device, camera=camera,
                                              watch=True)
+        if patch.output.adaptive:
+            self.engine.adapt_to_budget(patch.output.frame_budget_ms)
         self.controls: Any = None
         self.window: WindowSink | None = None
         try:
@@ -203,7 +214,7 @@ class LiveShow:
                                              self.engine.registry)
                 self.engine.on_patch_reload.append(self._restart_controls)
             if record:
-                self.engine.start_recording(Path(record))
+                self.engine.start_recording(Path(record), force=force)
             self.window = WindowSink(self.engine.size, title=f"livegen — {patch.name}",
                                      fullscreen=fullscreen or patch.output.fullscreen,
                                      display=display if display is not None else patch.output.display,

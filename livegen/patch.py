@@ -57,6 +57,8 @@ class OutputConfig:
     fullscreen: bool = False
     display: int = 0
     hud: bool = True
+    budget_ms: float = 0.0  # live frame budget; 0 = one frame period at fps
+    adaptive: bool = True  # live shows lower the stages' quality when frames run late (renders never do)
 
     def __post_init__(self) -> None:
         _check_size("size", self.size)
@@ -64,6 +66,12 @@ class OutputConfig:
             raise ConfigError("fps", f"expected 1..240, got {self.fps}")
         if not 0 <= self.display <= 63:
             raise ConfigError("display", f"expected a display index 0..63, got {self.display}")
+        if not 0 <= self.budget_ms <= 10_000:
+            raise ConfigError("budget_ms", f"expected 0..10000 ms (0 = one frame at fps), got {self.budget_ms}")
+
+    @property
+    def frame_budget_ms(self) -> float:
+        return self.budget_ms or 1000.0 / self.fps
 
     @property
     def frame_size(self) -> Size:
@@ -129,6 +137,7 @@ class Patch:
     mappings: list[MappingConfig] = field(default_factory=list)
     source_path: Path | None = field(default=None, init=False, compare=False)
     source_hash: str = field(default="", init=False, compare=False)
+    source_text: str = field(default="", init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not 0 <= self.seed <= limits.SEED_MAX:
@@ -212,6 +221,7 @@ def parse_patch(text: str, file: str | Path = "<patch>", registry: ParamRegistry
     except ConfigError as e:
         raise PatchError(file, e.path, e.message) from None
     patch.source_hash = hashlib.sha256(text.encode()).hexdigest()
+    patch.source_text = text
     return patch
 
 

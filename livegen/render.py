@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from livegen import limits
 from livegen.control.record import load_controls
 from livegen.engine import open_engine
 from livegen.params import Snapshot
@@ -27,18 +30,33 @@ from livegen.size import Size
 log = logging.getLogger("livegen.render")
 
 
+class RenderError(Exception):
+    """A render that cannot give the file it was asked for (a layer off, a replay into another show)."""
+
+
 @dataclass
 class RenderResult:
-    frames: int
+    frames: int  # frames written
     frame_times: list[float]
     out: str
     snapshots: list[dict] = field(default_factory=list)
+    stopped: bool = False  # ended early by ``stop`` (a signal); the file holds ``frames`` frames
 
 
 def frame_times_for(frames: int | None, fps: float | None, recorded: list[float],
                     default_fps: float) -> list[float]:
-    """The clock of a render: explicit fps wins; else a show log's own frame times; else the patch fps."""
+    """The clock of a render: explicit fps wins; else a show log's own frame times; else the patch fps.
+
+    Raises ValueError for a clock that cannot be rendered: an fps that is not a finite positive
+    number up to ``RENDER_FPS_MAX``, or recorded frame times that are not finite and strictly
+    increasing by at least ``FRAME_SPACING_MIN_S``.
+    """
+    if fps is not None and not (0 < fps <= limits.RENDER_FPS_MAX):
+        raise ValueError(f"--fps must be above 0 and at most {limits.RENDER_FPS_MAX:g}, got {fps}")
+    if frames is not None and frames < 0:
+        raise ValueError(f"--frames must be 0 or more, got {frames}")
     if fps is None and recorded:
+        check_frame_times(recorded)
         n = len(recorded) if frames is None else frames
         if n > len(recorded):
             # Past the end of the recording, continue at its average rate.
@@ -50,42 +68,101 @@ def frame_times_for(frames: int | None, fps: float | None, recorded: list[float]
     return [i / rate for i in range(n)]
 
 
+def check_frame_times(times: list[float]) -> None:
+    """ValueError naming the first frame whose time is not finite or not after the one before."""
+    prev = -math.inf
+    for i, t in enumerate(times):
+        if not math.isfinite(t) or t < 0:
+            raise ValueError(f"frame {i}: time {t!r} is not a finite time >= 0")
+        if t - prev < limits.FRAME_SPACING_MIN_S:
+            raise ValueError(f"frame {i}: time {t!r} is not at least {limits.FRAME_SPACING_MIN_S:g} s after "
+                             f"frame {i - 1} ({prev!r}); frame times must increase")
+        prev = t
+
+
+def replay_mismatches(header: dict, patch: Patch, models: dict[str, str | None]) -> list[str]:
+    """What differs between the show a log was recorded with and the one it is replayed into."""
+    out = []
+    recorded = header.get("patch_hash")
+    if recorded and patch.source_hash and recorded != patch.source_hash:
+        out.append(f"patch {patch.name!r} is not the patch the log was recorded with")
+    then = header.get("models")
+    if isinstance(then, dict):
+        by_name = {Path(k).name: v for k, v in then.items()}
+        for path, digest in models.items():
+            name = Path(path).name
+            if name not in by_name:
+                out.append(f"model {name} was not in the recorded show")
+            elif by_name[name] and digest and by_name[name] != digest:
+                out.append(f"model {name} has changed since the show was recorded")
+    return out
+
+
 def render(patch: Patch, out: str, frames: int | None = None, fps: float | None = None,
            size: Size | None = None, controls: list[str | Path] = (),  # type: ignore[assignment]
            device: str | None = None, progress: bool = True, keep_snapshots: bool = False,
-           on_frame: Callable[[int, np.ndarray, Snapshot], None] | None = None) -> RenderResult:
-    """Render a patch to ``out`` (video file, PNG folder ending in /, or "null")."""
+           on_frame: Callable[[int, np.ndarray, Snapshot], None] | None = None, allow_missing: bool = False,
+           strict: bool = False, stop: threading.Event | None = None) -> RenderResult:
+    """Render a patch to ``out`` (video file, PNG folder ending in /, or "null").
+
+    Raises RenderError before the first frame when a layer the patch names is off (unless
+    ``allow_missing``) or, with ``strict``, when a show log was recorded with another patch or
+    model; OSError when the output cannot be written whole. ``stop`` ends the render early
+    with a complete, shorter file.
+    """
     files = [load_controls(c) for c in controls]
     recorded = next((f.frame_times for f in files if f.frame_times), [])
     times = frame_times_for(frames, fps, recorded, patch.output.fps)
     sink_fps = fps or (len(times) / (times[-1] - times[0]) if recorded and len(times) > 1 else patch.output.fps)
     engine, feed = open_engine(patch, lockstep=True, size=size, device=device)
-    for f in files:
-        for name, value in f.initial.items():
-            # A show recorded mid-set starts from the values it had when recording began.
-            if name in engine.registry and engine.registry[name].kind != "trigger":
-                engine.store.set(name, value, immediate=True)
-        for ev in f.events:
-            engine.push(ev)
-    sink = open_file_sink(out, sink_fps, engine.size)
+    engine.recording_allowed = False  # a replayed "record" must not write logs from a render
+    try:
+        missing = engine.missing_layers()
+        if missing and not allow_missing:
+            raise RenderError("; ".join(missing) + " — fix the patch or pass --allow-missing")
+        for f in files:
+            for problem in replay_mismatches(f.header, patch, engine.model_hashes()):
+                if strict:
+                    raise RenderError(f"{f.path}: {problem} (--strict)")
+                log.warning("%s: %s; the replay may differ from the recorded show", f.path, problem)
+        for f in files:
+            for name, value in f.initial.items():
+                # A show recorded mid-set starts from the values it had when recording began.
+                if name in engine.registry and engine.registry[name].kind != "trigger":
+                    engine.store.set(name, value, immediate=True)
+            for ev in f.events:
+                engine.push(ev)
+        sink = open_file_sink(out, sink_fps, engine.size)
+    except BaseException:
+        feed.close()
+        engine.close()
+        raise
     snapshots: list[dict] = []
+    written = 0
+    stopped = False
     try:
         for n, t in enumerate(tqdm(times, desc=f"render {patch.name}", unit="frame", disable=not progress)):
+            if stop is not None and stop.is_set():
+                stopped = True
+                break
             frame = engine.tick(t)
             image = to_uint8(frame)
             sink.write(image)
+            written += 1
             snap = engine.last_snapshot
             if keep_snapshots and snap is not None:
                 snapshots.append(dict(snap))
             if on_frame is not None and snap is not None:
                 on_frame(n, image, snap)
     finally:
-        sink.close()
-        feed.close()
-        engine.close()
+        try:
+            sink.close()
+        finally:
+            feed.close()
+            engine.close()
     if engine.errors.total:
         log.warning("render finished with %d reported problems; last: %s", engine.errors.total, engine.errors.last)
-    return RenderResult(len(times), times, out, snapshots)
+    return RenderResult(written, times[:written], out, snapshots, stopped)
 
 
 def frame_hash(image: np.ndarray) -> str:

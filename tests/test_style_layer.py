@@ -143,7 +143,7 @@ def test_no_model_passes_frames_through_and_says_so():
 
 def test_missing_and_corrupt_models_never_raise(tmp_path, caplog):
     missing = StyleStage(StyleConfig(model=str(tmp_path / "nope.safetensors")), torch.device("cpu"))
-    assert not missing.available and "passing through" in missing.status
+    assert not missing.available and "passing frames through (model file not found)" in missing.status
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"\x00garbage" * 10)
     (tmp_path / "bad.json").write_text(json.dumps({"architecture": {"kind": "fast-cin", "n_styles": 3}}))

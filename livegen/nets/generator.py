@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from livegen.nets.io import ModelError, load_into, load_model, save_model
+from livegen.nets.io import build_checked, load_into, load_manifest, load_model, save_model
 
 log = logging.getLogger("livegen.generator")
 
@@ -221,13 +221,7 @@ def save_generator(path: str | Path, net: Generator, manifest: dict[str, Any], h
 
 def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tuple[Generator, dict[str, Any]]:
     """Weights + manifest -> generator in eval mode on ``device``; ModelError names file and reason."""
+    net = build_checked(build, load_manifest(path)["architecture"], path)
     tensors, manifest = load_model(path, device)
-    try:
-        net = build(manifest["architecture"])
-    except ValueError as e:
-        raise ModelError(f"{path}: {e}") from None
     load_into(net, tensors, path)
-    for name, t in net.state_dict().items():
-        if t.is_floating_point() and not torch.isfinite(t).all():
-            raise ModelError(f"{path}: tensor {name} holds NaN/inf values")
     return net.to(device).eval(), manifest

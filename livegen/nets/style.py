@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from livegen.nets.fastnet import FastStyleNet
-from livegen.nets.io import ModelError, load_into, load_model
+from livegen.nets.io import ModelError, build_checked, load_into, load_manifest, load_model
 from livegen.nets.transformer_net import TransformerNet
 
 
@@ -37,7 +37,8 @@ def build_net(arch: Mapping[str, Any]) -> torch.nn.Module:
 
 def load_style_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, dict]:
     """Load a style net and its manifest; any problem becomes a ModelError naming the file."""
+    manifest = load_manifest(path)
+    net = build_checked(build_net, manifest["architecture"], path)
     tensors, manifest = load_model(path, "cpu")
-    net = build_net(manifest["architecture"])
     load_into(net, tensors, path)
     return net.to(device).eval(), manifest

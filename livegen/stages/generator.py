@@ -132,13 +132,15 @@ class GeneratorStage(torch.nn.Module):
             z = torch.lerp(z, self.net.encode(camera.float())[0], mix)
         return z.unsqueeze(0)
 
-    def forward(self, snap: Any, camera: torch.Tensor | None, size: Size) -> torch.Tensor | None:
+    def forward(self, snap: Any, camera: torch.Tensor | None, size: Size,
+                filter: str | None = None) -> torch.Tensor | None:
+        """Draw this frame's image at ``size``; ``filter`` (the frame budget's) overrides the patch's."""
         if not self.available:
             return None
         with torch.no_grad():
             z = self.latent(snap, camera)
             img = self.net.generate(z)
-            return fit_to_frame(img, size, self.cfg.fit, self.cfg.filter)
+            return fit_to_frame(img, size, self.cfg.fit, filter or self.cfg.filter)
 
 
 def _short(e: Exception, limit: int = 90) -> str:

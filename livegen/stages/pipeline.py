@@ -8,6 +8,7 @@ the host here (the sink does that). Per-stage times feed the HUD and ``livegen b
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +56,26 @@ class StageTimer:
         self._t = now
 
 
+@dataclass(frozen=True)
+class Quality:
+    """One rung of the frame budget's ladder: how much detail the stages spend."""
+
+    style_factor: float  # multiplies style.scale
+    generator_filter: str | None  # None: the patch's upscaling filter
+
+
+# Rung 0 is the patch as written. Each step down costs less: the style net's cost goes with the
+# square of its internal scale, so the first rungs take the most time back; the generator's
+# upscaling filter goes last because it is the cheaper stage.
+QUALITY_LADDER = (
+    Quality(1.0, None),
+    Quality(0.85, None),
+    Quality(0.7, None),
+    Quality(0.55, None),
+    Quality(0.55, "bilinear"),
+)
+
+
 class Pipeline:
     """camera → style, generator, compose, master; one call per frame."""
 
@@ -68,6 +89,7 @@ class Pipeline:
         self.style_for_generator = (StyleStage(style, device, base=base)
                                     if style.enabled and generator.enabled and generator.through_style else None)
         self.timer = StageTimer()
+        self.quality = QUALITY_LADDER[0]
         self._camera_seq = -1
         self._camera: torch.Tensor | None = None
 
@@ -76,6 +98,11 @@ class Pipeline:
         lines.append(self.style.status if self.style is not None else "style: off in patch")
         lines.append(self.generator.status if self.generator is not None else "generator: off in patch")
         return lines
+
+    def missing_layers(self) -> list[str]:
+        """Status lines of stages the patch gives a model for that are off (model missing or broken)."""
+        return [stage.status for stage in (self.style, self.generator)
+                if stage is not None and stage.cfg.model and not stage.available]
 
     def camera_tensor(self, snap: Snapshot, image: np.ndarray | None, seq: int) -> torch.Tensor:
         if image is None:
@@ -92,12 +119,14 @@ class Pipeline:
         timer.start()
         cam = self.camera_tensor(snap, image, seq)
         timer.lap("camera", self.device)
-        styled = self.style(snap, cam) if self.style is not None else cam
+        q = self.quality
+        styled = self.style(snap, cam, q.style_factor) if self.style is not None else cam
         timer.lap("style", self.device)
-        generated = self.generator(snap, cam, self.size) if self.generator is not None else None
+        generated = (self.generator(snap, cam, self.size, q.generator_filter)
+                     if self.generator is not None else None)
         timer.lap("generator", self.device)
         if generated is not None and self.style_for_generator is not None:
-            generated = self.style_for_generator(snap, generated)
+            generated = self.style_for_generator(snap, generated, q.style_factor)
             timer.lap("style (generator)", self.device)
         out = master(snap, compose(snap, styled, generated))
         timer.lap("compose", self.device)

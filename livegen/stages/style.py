@@ -72,9 +72,13 @@ class StyleConfig:
 
 
 def internal_size(h: int, w: int, scale: float, multiple: int) -> tuple[int, int]:
-    """Size the net runs at: the frame scaled by ``scale``, rounded to the net's multiple."""
-    ih = max(multiple, int(round(h * scale / multiple)) * multiple)
-    iw = max(multiple, int(round(w * scale / multiple)) * multiple)
+    """Size the net runs at: the frame scaled by ``scale``, rounded to the net's multiple.
+
+    At least two multiples per side: at one, the deepest layers are a single pixel wide and their
+    reflection padding has nothing to reflect (a tiny window or render would fail every frame).
+    """
+    ih = max(2 * multiple, int(round(h * scale / multiple)) * multiple)
+    iw = max(2 * multiple, int(round(w * scale / multiple)) * multiple)
     return ih, iw
 
 
@@ -169,8 +173,9 @@ class StyleStage(torch.nn.Module):
         try:
             net, manifest = load_style_model(path, self.device)
         except ModelError as e:
-            log.error("style model unusable, passing frames through: %s", e)
-            self.status = f"style: model unusable ({path.name}), passing through"
+            log.error("style stage off, passing frames through: %s", e)
+            reason = str(e).split(": ", 1)[-1]
+            self.status = f"style: {cfg.model} unusable — passing frames through ({reason[:90]})"
             return
         self.net = net
         self.styles = [s.get("key", f"style{i + 1}") for i, s in enumerate(manifest.get("styles", []))]
@@ -191,7 +196,8 @@ class StyleStage(torch.nn.Module):
         return self._w_cache[1]
 
     @torch.inference_mode()
-    def forward(self, snap: Snapshot, frame: torch.Tensor) -> torch.Tensor:
+    def forward(self, snap: Snapshot, frame: torch.Tensor, scale_factor: float = 1.0) -> torch.Tensor:
+        """Stylise ``frame``; ``scale_factor`` (the frame budget's) shrinks the net's internal size."""
         if not self.available or self.net is None:
             return frame
         # The specs bound every value (the store clamps on write), so no re-clamping here.
@@ -200,7 +206,7 @@ class StyleStage(torch.nn.Module):
             return frame
         stabilize = float(snap["style.stabilize"])
         self.net.set_stabilize(stabilize)
-        scale = float(snap["style.scale"])
+        scale = float(snap["style.scale"]) * scale_factor
         w = self._weights(snap)
         # The display may repaint faster than the camera delivers: the same frame tensor with the
         # same settings gives the same picture, so it is not styled twice.
