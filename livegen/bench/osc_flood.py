@@ -22,9 +22,9 @@ from livegen.control.bus import ControlBus
 from livegen.control.osc.config import OscConfig
 from livegen.control.osc.schema import AddressBook
 from livegen.control.osc.server import OscServer
-from livegen.params import CORE_PARAMS, ParamRegistry, ParamSpec
+from livegen.params import CORE_PARAMS, OSC_PREFIX, ParamRegistry, ParamSpec
 
-_ADDRESSES = [f"/livegen/bench/p{i}" for i in range(8)]
+_ADDRESSES = [f"{OSC_PREFIX}bench/p{i}" for i in range(8)]
 
 
 def _osc_float(address: str, value: float) -> bytes:
@@ -51,7 +51,7 @@ def send(port: int, count: int, rate: float) -> None:
 
 def run_one(count: int, rate: float, quiet: float = 0.5) -> dict[str, float]:
     """Start a server, flood it from another process, return the figures."""
-    reg = ParamRegistry([*CORE_PARAMS, *(ParamSpec(a[len("/livegen/"):].replace("/", "."), default=0.0)
+    reg = ParamRegistry([*CORE_PARAMS, *(ParamSpec(a[len(OSC_PREFIX):].replace("/", "."), default=0.0)
                                           for a in _ADDRESSES)])
     bus = ControlBus()
     t0 = time.monotonic()
