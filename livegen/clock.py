@@ -1,8 +1,8 @@
 """Clocks for the frame loop, and the tempo: the one owner of bpm and beat phase.
 
-:class:`WallClock` gives a live show its time (seconds since start). :class:`LockstepClock` steps
-frame n to t = n / fps exactly, the times ``render`` gives its frames, so the same inputs give the
-same frames. :class:`Tempo` turns time into beat position.
+:class:`WallClock` gives a live show its time (seconds since start); a render needs no clock
+object: frame n is at t = n / fps (``render.frame_times_for``), so the same inputs give the same
+frames. :class:`Tempo` turns time into beat position.
 """
 
 from __future__ import annotations
@@ -21,31 +21,9 @@ class WallClock:
 
     def __init__(self) -> None:
         self._t0 = time.monotonic()
-        self.frame = 0
 
     def now(self) -> float:
         return time.monotonic() - self._t0
-
-    def tick(self) -> float:
-        self.frame += 1
-        return self.now()
-
-
-class LockstepClock:
-    """Frame n is at exactly n / fps seconds, whatever the wall clock says."""
-
-    def __init__(self, fps: float) -> None:
-        if fps <= 0:
-            raise ValueError(f"fps must be positive, got {fps}")
-        self.fps = float(fps)
-        self.frame = 0
-
-    def now(self) -> float:
-        return self.frame / self.fps
-
-    def tick(self) -> float:
-        self.frame += 1
-        return self.now()
 
 
 class Tempo:

@@ -212,11 +212,6 @@ class Snapshot(Mapping[str, Any]):
         """True if trigger ``name`` fired since the previous frame."""
         return name in self._fired
 
-    @property
-    def triggers(self) -> frozenset[str]:
-        """Every trigger fired since the previous frame (show-log comparisons)."""
-        return self._fired
-
 
 @dataclass
 class _Fade:
