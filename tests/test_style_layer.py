@@ -268,3 +268,19 @@ def test_onnx_runtime_plays_the_same_picture_as_torch_frame_after_frame_with_sta
 def test_an_unknown_runtime_is_a_patch_error():
     with pytest.raises(ConfigError, match="runtime"):
         StyleConfig(model="x", runtime="tensorrt")
+
+
+def test_turning_style_color_up_keeps_the_camera_colours_under_the_strokes(tmp_path):
+    from livegen.stages.color import luma
+
+    layer = StyleStage(StyleConfig(model=save_tiny(tmp_path, tiny_fast())), torch.device("cpu"))
+    frame = torch.zeros(1, 3, 48, 64)
+    frame[:, 0] = 0.8  # an orange camera picture
+    frame[:, 1] = 0.45
+    frame[:, 2] = 0.1
+    styled = layer(make_snap(style_color=0.0, style_stabilize=0.0), frame)
+    kept = layer(make_snap(style_color=1.0, style_stabilize=0.0), frame)
+    camera_chroma = frame - luma(frame)
+    assert (kept - luma(kept) - camera_chroma).abs().mean() < 0.02, "the camera's chroma comes through"
+    assert (luma(kept) - luma(styled)).abs().mean() < 0.02, "the strokes' luminance stays"
+    assert (styled - luma(styled) - camera_chroma).abs().mean() > 0.02, "at 0 the style's own colours show"

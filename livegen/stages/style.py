@@ -28,6 +28,7 @@ from livegen.nets.fastnet import detail_upsample, guided_upsample
 from livegen.nets.io import ModelError
 from livegen.nets.style import load_style_model
 from livegen.params import ParamRegistry, ParamSpec, Snapshot
+from livegen.stages.color import keep_colors
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ PARAMS: list[ParamSpec] = [
     ParamSpec("style.mix", default=0.0, smoothing=0.1,
               description="fader from style.a (0) to style.b (1) in fader mode"),
     ParamSpec("style.strength", default=1.0, smoothing=0.1, description="blend with the unstyled frame"),
+    ParamSpec("style.color", default=0.0, smoothing=0.1,
+              description="0 = the style's colours, 1 = keep the camera's colours (luminance-only transfer)"),
     ParamSpec("style.scale", default=0.4, min=0.125, max=1.0, smoothing=0.0,
               description="internal resolution of the style net, as a fraction of the frame size"),
     ParamSpec("style.stabilize", default=0.75, min=0.0, max=0.95, smoothing=0.0,
@@ -156,6 +159,26 @@ def weights_from_snapshot(snap: Mapping[str, Any], n_styles: int) -> list[float]
     return out
 
 
+def pick_runtime(net: torch.nn.Module, device: torch.device, runtime: str = "auto",
+                 compile: bool = False) -> tuple[Any, str]:
+    """The callable that runs a style net (``runner(x, w)``, ``runner.set_stabilize``), and its name."""
+    if compile:
+        return torch.compile(net, dynamic=False), "torch.compile"
+    if device.type != "cpu" or runtime == "torch":
+        return net, "torch"
+    if not ort.available():
+        if runtime == "onnxruntime":
+            log.warning("style runtime onnxruntime asked for but not installed (pip install onnxruntime onnx); "
+                        "running the net with torch")
+        return net, "torch"
+    try:
+        return ort.OrtStyleNet(net), "onnxruntime"
+    except Exception as e:  # noqa: BLE001 — an export failure costs speed, never the layer
+        log.warning("style net could not be exported to ONNX Runtime (%s: %s); running it with torch",
+                    type(e).__name__, e)
+        return net, "torch"
+
+
 class StyleStage(torch.nn.Module):
     """The camera path's style stage; see the module docstring."""
 
@@ -188,27 +211,9 @@ class StyleStage(torch.nn.Module):
         self.styles = [s.get("key", f"style{i + 1}") for i, s in enumerate(manifest.get("styles", []))]
         n = getattr(net, "n_styles", 1)
         self.styles += [f"style{i + 1}" for i in range(len(self.styles), n)]
-        self._runner, runtime = self._pick_runtime(net)
+        self._runner, runtime = pick_runtime(net, self.device, cfg.runtime, cfg.compile)
         self.available = True
         self.status = f"style: {path.stem} [{', '.join(self.styles)}] · {runtime}"
-
-    def _pick_runtime(self, net: torch.nn.Module) -> tuple[Any, str]:
-        """The callable that runs the net, and its name for the HUD."""
-        if self.cfg.compile:
-            return torch.compile(net, dynamic=False), "torch.compile"
-        if self.device.type != "cpu" or self.cfg.runtime == "torch":
-            return net, "torch"
-        if not ort.available():
-            if self.cfg.runtime == "onnxruntime":
-                log.warning("style runtime onnxruntime asked for but not installed (pip install onnxruntime onnx); "
-                            "running the net with torch")
-            return net, "torch"
-        try:
-            return ort.OrtStyleNet(net), "onnxruntime"
-        except Exception as e:  # noqa: BLE001 — an export failure costs speed, never the layer
-            log.warning("style net could not be exported to ONNX Runtime (%s: %s); running it with torch",
-                        type(e).__name__, e)
-            return net, "torch"
 
     def _weights(self, snap: Mapping[str, Any]) -> torch.Tensor:
         ws = tuple(weights_from_snapshot(snap, len(self.styles)))
@@ -236,11 +241,13 @@ class StyleStage(torch.nn.Module):
         # counter catches in-place edits. Inference tensors (the engine's frames) have none, and
         # the pipeline never writes into a camera tensor it has handed out.
         version = None if frame.is_inference() else frame._version
-        key = (version, self._w_cache[0] if self._w_cache else None, scale, strength, stabilize)
+        color = float(snap["style.color"])
+        key = (version, self._w_cache[0] if self._w_cache else None, scale, strength, stabilize, color)
         if self._last is not None and self._last[0] is frame and self._last[1] == key:
             return self._last[2]
         x = frame.clamp(0.0, 1.0)
-        out = self.smoother(x, run_net(self._runner, x, w, scale, self.cfg.upsample), stabilize)
+        out = keep_colors(run_net(self._runner, x, w, scale, self.cfg.upsample), x, color)
+        out = self.smoother(x, out, stabilize)
         if strength < 1.0:
             out = torch.lerp(x, out, strength)
         self._last = (frame, key, out)
