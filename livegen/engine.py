@@ -191,7 +191,9 @@ class Engine:
             except ValueError as e:
                 self.errors.report(f"control: {e}")
                 continue
-            self.recent.append(f"{ev.source} {ev.address} {ev.value!r}")
+            # The HUD shows these: a float from OSC reads 0.3, not 0.30000001192092896.
+            shown = f"{ev.value:.4g}" if isinstance(ev.value, float) else repr(ev.value)
+            self.recent.append(f"{ev.source} {ev.address} {shown}")
         return applied
 
     def _action(self, action: str, value: Any) -> None:
