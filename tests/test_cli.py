@@ -150,3 +150,8 @@ def test_devices_lists_the_displays():
     assert res.returncode == 0, res.stderr
     displays = json.loads(res.stdout)["displays"]
     assert displays and displays[0]["index"] == 0 and "x" in displays[0]["size"]
+
+
+def test_a_display_out_of_range_is_an_error_listing_the_displays():
+    line = one_line_error(livegen("run", "--display", "5", "--seconds", "1"))
+    assert line.startswith("livegen run: display 5 does not exist; the displays are 0: ")
