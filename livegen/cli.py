@@ -340,8 +340,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # noqa: BLE001 — anything else still ends in one line, not a traceback
         if args.verbose:
             raise
-        what = "" if isinstance(e, (ValueError, RuntimeError)) else f"{type(e).__name__}: "
-        print(f"{name}: {what}{e} (run `livegen -v ...` for the traceback)", file=sys.stderr)
+        if isinstance(e, (ValueError, RuntimeError)) or type(e).__module__.startswith("livegen"):
+            print(f"{name}: {e}", file=sys.stderr)  # livegen's own messages say what is wrong and what to do
+        else:
+            print(f"{name}: {type(e).__name__}: {e} (run `livegen -v ...` for the traceback)", file=sys.stderr)
         return 1
 
 
