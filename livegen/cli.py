@@ -38,6 +38,9 @@ DELEGATES = {
     "bench soak": ("livegen.bench.soak", "main"),
     "bench budget": ("livegen.bench.budget", "main"),
     "bench latency": ("livegen.bench.latency", "main"),
+    "bench audio": ("livegen.bench.audio", "main"),
+    "bench ndi": ("livegen.bench.ndi", "main"),
+    "audio": ("livegen.control.audiofile", "main"),
 }
 
 log = logging.getLogger("livegen")

@@ -59,6 +59,12 @@ class OutputConfig:
     hud: bool = True
     budget_ms: float = 0.0  # live frame budget; 0 = one frame period at fps
     adaptive: bool = True  # live shows lower the stages' quality when frames run late (renders never do)
+    # Extra outputs beside the window or file, several at once (see livegen/sinks/base.py).
+    ndi: str = ""  # NDI source name to send as
+    spout: str = ""  # Spout sender name (Windows)
+    syphon: str = ""  # Syphon server name (macOS)
+    virtual_camera: bool = False  # pyvirtualcam (Linux: v4l2loopback)
+    ndi_ips: str = ""  # NDI peers to reach without multicast discovery, comma-separated ("127.0.0.1")
 
     def __post_init__(self) -> None:
         _check_size("size", self.size)
@@ -68,6 +74,11 @@ class OutputConfig:
             raise ConfigError("display", f"expected a display index 0..63, got {self.display}")
         if not 0 <= self.budget_ms <= 10_000:
             raise ConfigError("budget_ms", f"expected 0..10000 ms (0 = one frame at fps), got {self.budget_ms}")
+
+    def sink_requests(self) -> list[tuple[str, str]]:
+        """The extra outputs this section asks for, as ``(kind, target)``."""
+        asked = [("ndi", self.ndi), ("spout", self.spout), ("syphon", self.syphon)]
+        return [(k, v) for k, v in asked if v] + ([("virtual_camera", "")] if self.virtual_camera else [])
 
     @property
     def frame_budget_ms(self) -> float:
