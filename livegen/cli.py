@@ -69,12 +69,14 @@ def _load(patch_path: str | None):  # noqa: ANN202 — returns Patch; import kep
 def cmd_run(args: argparse.Namespace) -> int:
     """Play a patch live in a window until Esc/Q (or --seconds)."""
     from livegen.live import run
+    from livegen.rig import sink_requests
 
     patch = _load(args.patch)
+    outputs = sink_requests(patch.output.sink_requests(), args.ndi, args.spout, args.syphon, args.virtual_camera)
     try:
         return run(patch, seconds=args.seconds, size=args.size, device=args.device, camera=args.camera,
                    record=args.record, force=args.force, fullscreen=args.fullscreen, display=args.display, hud=args.hud,
-                   display_fps=args.display_fps)
+                   display_fps=args.display_fps, outputs=outputs)
     except (RuntimeError, OSError) as e:
         print(f"livegen run: {e}", file=sys.stderr)
         return 2
@@ -153,6 +155,14 @@ def _midi_ports() -> dict:
         return {"midi": f"unavailable ({backend}: {e})"}
 
 
+def _add_outputs(p: argparse.ArgumentParser) -> None:
+    """Extra outputs beside the window or file; each adds to the patch's [output] sinks."""
+    p.add_argument("--ndi", default=None, metavar="NAME", help="also send frames as this NDI source")
+    p.add_argument("--spout", default=None, metavar="NAME", help="also share frames as this Spout sender (Windows)")
+    p.add_argument("--syphon", default=None, metavar="NAME", help="also share frames as this Syphon server (macOS)")
+    p.add_argument("--virtual-camera", action="store_true", help="also send frames to a virtual camera")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="livegen", description="live neural visuals")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -164,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--display", type=int, default=None, help="display index for the window")
     r.add_argument("--size", type=_size, default=None, help="output size WxH")
     r.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
-    r.add_argument("--camera", default=None, help="camera index or video file (overrides the patch)")
+    r.add_argument("--camera", default=None, help="camera index, video file or ndi:NAME (overrides the patch)")
     r.add_argument("--record", default=None, help="record every control event to this show log (.jsonl)")
     r.add_argument("--force", action="store_true", help="let --record replace an existing show log")
     r.add_argument("--display-fps", type=float, default=60.0, help="window repaint rate")
@@ -172,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-hud", dest="hud", action="store_false")
     r.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
     r.add_argument("--threads", type=int, default=None, help="CPU threads for the nets (default: torch's)")
+    _add_outputs(r)
     r.set_defaults(func=cmd_run)
 
     d = sub.add_parser("render", help="render headless with the lockstep clock")

@@ -27,7 +27,9 @@ from livegen.engine import Engine, open_engine
 from livegen.learn_mode import LearnMode
 from livegen.params import OSC_PREFIX
 from livegen.patch import Patch
+from livegen.rig import use_ndi_ips
 from livegen.sinks import to_uint8
+from livegen.sinks.base import SinkSet, open_sinks
 from livegen.sinks.window import WindowSink
 from livegen.size import Size
 
@@ -58,13 +60,14 @@ class LiveRunner:
     """Drives an Engine live: worker thread for frames, main thread for the window."""
 
     def __init__(self, engine: Engine, window: WindowSink, clock: WallClock, display_fps: float = 60.0,
-                 model_fps: float = 30.0, controls: Any = None) -> None:
+                 model_fps: float = 30.0, controls: Any = None, sinks: SinkSet | None = None) -> None:
         self.engine = engine
         self.window = window
         self.clock = clock
         self.display_fps = display_fps
         self.model_fps = model_fps
         self.controls = controls
+        self.sinks = sinks  # NDI, Spout, ...: each takes frames on its own thread
         self._newest: np.ndarray | None = None
         self._newest_seq = 0
         self._lock = threading.Lock()
@@ -86,6 +89,8 @@ class LiveRunner:
                 with self._lock:
                     self._newest = image
                     self._newest_seq += 1
+                if self.sinks is not None:
+                    self.sinks.offer(image)
                 self.model_rate.tick()
                 if self.controls is not None and self.engine.last_snapshot is not None:
                     self.controls.feedback(self.engine.last_snapshot, self.info())
@@ -118,6 +123,8 @@ class LiveRunner:
         ]
         if self.controls is not None:
             lines.extend(self.controls.status())
+        if self.sinks is not None:
+            lines.extend(self.sinks.status())
         lines.append(f"beat {e.tempo.beat(t):.1f} at {e.tempo.bpm:.1f} BPM" +
                      ("   ● REC" if e.recorder is not None else ""))
         lines.extend(f"> {r}" for r in list(e.recent)[-3:])
@@ -192,16 +199,20 @@ class LiveShow:
     """A patch playing live: engine, camera, control inputs, window and runner, closed in order.
 
     Every option overrides the patch's own setting; ``controls=False`` starts no OSC/MIDI inputs
-    (benchmarks, tests that push events themselves).
+    (benchmarks, tests that push events themselves); ``outputs`` replaces the patch's extra sinks
+    (see :func:`livegen.rig.sink_requests`).
     """
 
     def __init__(self, patch: Patch, *, size: Size | None = None, device: str | None = None,
                  camera: str | int | None = None, record: str | Path | None = None, force: bool = False,
                  fullscreen: bool = False,
                  display: int | None = None, hud: bool | None = None, display_fps: float = 60.0,
-                 model_fps: float | None = None, controls: bool = True, vsync: bool = True) -> None:
+                 model_fps: float | None = None, controls: bool = True, vsync: bool = True,
+                 outputs: list[tuple[str, str]] | None = None) -> None:
         self.patch = patch
         self.clock = WallClock()
+        use_ndi_ips(patch.output.ndi_ips)
+        self.sinks: SinkSet | None = None
         self.engine, self.feed = open_engine(patch, lockstep=False, size=size, device=device, camera=camera,
                                              watch=True)
         if patch.output.adaptive:
@@ -215,6 +226,8 @@ class LiveShow:
                 self.engine.on_patch_reload.append(self._restart_controls)
             if record:
                 self.engine.start_recording(Path(record), force=force)
+            self.sinks = open_sinks(patch.output.sink_requests() if outputs is None else outputs,
+                                    self.engine.size, model_fps or patch.output.fps)
             self.window = WindowSink(self.engine.size, title=f"livegen — {patch.name}",
                                      fullscreen=fullscreen or patch.output.fullscreen,
                                      display=display if display is not None else patch.output.display,
@@ -223,7 +236,8 @@ class LiveShow:
             self.close()
             raise
         self.runner = LiveRunner(self.engine, self.window, self.clock, display_fps=display_fps,
-                                 model_fps=model_fps or patch.output.fps, controls=self.controls)
+                                 model_fps=model_fps or patch.output.fps, controls=self.controls,
+                                 sinks=self.sinks)
 
     def _restart_controls(self, old: Patch, new: Patch) -> None:
         # A saved patch with new OSC/MIDI settings takes effect without stopping the show.
@@ -241,6 +255,8 @@ class LiveShow:
     def close(self) -> None:
         if self.controls is not None:
             self.controls.close()
+        if self.sinks is not None:
+            self.sinks.close()
         self.feed.close()
         self.engine.close()
         if self.window is not None:

@@ -57,6 +57,16 @@ class NdiSource:
         self.received = 0
 
     def start(self) -> NdiSource:
+        try:
+            # Imported here, on the caller's thread: cyndilib's modules import each other, and a
+            # first import from two threads at once (this source's and an NDI sink's) fails.
+            import cyndilib.finder  # noqa: F401
+            import cyndilib.receiver  # noqa: F401
+            import cyndilib.video_frame  # noqa: F401
+        except ImportError as e:
+            self.status = f"camera: ndi {self.name} needs cyndilib (pip install 'livegen[ndi]'): {e} — test pattern"
+            log.warning("%s", self.status)
+            return self
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="livegen-ndi-in", daemon=True)
             self._thread.start()
@@ -78,12 +88,8 @@ class NdiSource:
             self._seq += 1
 
     def _run(self) -> None:
-        try:
-            from cyndilib.finder import Finder
-        except ImportError as e:
-            self.status = f"camera: ndi {self.name} needs cyndilib (pip install 'livegen[ndi]'): {e} — test pattern"
-            log.warning("%s", self.status)
-            return
+        from cyndilib.finder import Finder
+
         finder = Finder()
         finder.open()
         try:
