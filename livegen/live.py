@@ -21,13 +21,15 @@ from typing import Any
 import numpy as np
 
 from livegen.clock import WallClock
+from livegen.control.audioin import AudioInput
 from livegen.control.bus import ControlEvent
 from livegen.control.inputs import start_inputs
+from livegen.control.tempo import TAP_ADDRESS
 from livegen.engine import Engine, open_engine
 from livegen.learn_mode import LearnMode
 from livegen.params import OSC_PREFIX
 from livegen.patch import Patch
-from livegen.rig import use_ndi_ips
+from livegen.rig import RigTempo, use_ndi_ips
 from livegen.sinks import to_uint8
 from livegen.sinks.base import SinkSet, open_sinks
 from livegen.sinks.window import WindowSink
@@ -75,6 +77,7 @@ class LiveRunner:
         self.model_rate = RateMeter()
         self.display_rate = RateMeter()
         self.on_present: list[Callable[[np.ndarray | None], None]] = []  # after each repaint (latency bench)
+        self.status_parts: list[Callable[[], list[str]]] = []  # more HUD lines (tempo leader, audio)
         self.learn = LearnMode(engine.registry, engine.patch.source_path)
         engine.taps.append(self.learn.tap)
 
@@ -125,6 +128,8 @@ class LiveRunner:
             lines.extend(self.controls.status())
         if self.sinks is not None:
             lines.extend(self.sinks.status())
+        for part in self.status_parts:
+            lines.extend(part())
         lines.append(f"beat {e.tempo.beat(t):.1f} at {e.tempo.bpm:.1f} BPM" +
                      ("   ● REC" if e.recorder is not None else ""))
         lines.extend(f"> {r}" for r in list(e.recent)[-3:])
@@ -147,6 +152,8 @@ class LiveRunner:
             self.engine.push(ControlEvent(t, "key", OSC_PREFIX + "generator/jump", 1))
         elif cmd == "record":
             self.engine.push(ControlEvent(t, "key", OSC_PREFIX + "record", "toggle"))
+        elif cmd == "tap":
+            self.engine.push(ControlEvent(t, "key", TAP_ADDRESS, 1))
         elif cmd.startswith("scene:"):
             self.engine.push(ControlEvent(t, "key", OSC_PREFIX + "scene", int(cmd.split(":")[1])))
 
@@ -213,6 +220,8 @@ class LiveShow:
         self.clock = WallClock()
         use_ndi_ips(patch.output.ndi_ips)
         self.sinks: SinkSet | None = None
+        self.audio: AudioInput | None = None
+        self.tempo: RigTempo | None = None
         self.engine, self.feed = open_engine(patch, lockstep=False, size=size, device=device, camera=camera,
                                              watch=True)
         if patch.output.adaptive:
@@ -224,6 +233,9 @@ class LiveShow:
                 self.controls = start_inputs(patch.osc, patch.midi, patch.mappings, self.engine.bus, self.clock.now,
                                              self.engine.registry)
                 self.engine.on_patch_reload.append(self._restart_controls)
+            if controls and patch.audio.input:
+                self.audio = AudioInput(patch.audio, self.engine.bus, self.clock.now).start()
+            self.tempo = RigTempo(self.engine, self.clock.now)
             if record:
                 self.engine.start_recording(Path(record), force=force)
             self.sinks = open_sinks(patch.output.sink_requests() if outputs is None else outputs,
@@ -238,6 +250,9 @@ class LiveShow:
         self.runner = LiveRunner(self.engine, self.window, self.clock, display_fps=display_fps,
                                  model_fps=model_fps or patch.output.fps, controls=self.controls,
                                  sinks=self.sinks)
+        self.runner.status_parts.append(self.tempo.status)
+        if self.audio is not None:
+            self.runner.status_parts.append(self.audio.status)
 
     def _restart_controls(self, old: Patch, new: Patch) -> None:
         # A saved patch with new OSC/MIDI settings takes effect without stopping the show.
@@ -257,6 +272,10 @@ class LiveShow:
             self.controls.close()
         if self.sinks is not None:
             self.sinks.close()
+        if self.audio is not None:
+            self.audio.close()
+        if self.tempo is not None:
+            self.tempo.close()
         self.feed.close()
         self.engine.close()
         if self.window is not None:

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from livegen import limits
 from livegen.config import ConfigError, build, json_schema
+from livegen.control.audioin import AudioConfig
 from livegen.control.mapping.schema import MappingConfig, check_mappings
 from livegen.control.midi import MidiConfig
 from livegen.control.osc.config import OscConfig
@@ -107,7 +108,9 @@ class TempoConfig:
     """[tempo]: where beat phase comes from."""
 
     bpm: float = 120.0
-    source: Literal["fixed", "midi", "osc"] = "fixed"
+    # The one leader of the tempo (see livegen/control/tempo.py); the HUD shows it.
+    source: Literal["fixed", "midi", "osc", "audio", "tap", "link"] = "fixed"
+    clock_out: str = ""  # send MIDI clock (24 ppqn, start/stop) on this port ("" = off)
 
     def __post_init__(self) -> None:
         if not 20 <= self.bpm <= 300:
@@ -145,6 +148,7 @@ class Patch:
     scenes: dict[str, SceneConfig] = field(default_factory=dict)
     osc: OscConfig = field(default_factory=OscConfig)
     midi: MidiConfig = field(default_factory=MidiConfig)
+    audio: AudioConfig = field(default_factory=AudioConfig)
     mappings: list[MappingConfig] = field(default_factory=list)
     source_path: Path | None = field(default=None, init=False, compare=False)
     source_hash: str = field(default="", init=False, compare=False)

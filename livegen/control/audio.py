@@ -168,3 +168,57 @@ def estimate_tempo(env: np.ndarray, fps: float) -> tuple[float, float]:
     if score[best] <= 0:
         return 0.0, 0.0
     return float(candidates[best]), float(periods[best])
+
+
+SOURCE = "audio"
+PREFIX = "audio/"
+EMIT_HZ = 60.0  # feature events per second at most: twice a 30 fps show, a small show log
+
+
+def is_audio(address: str) -> bool:
+    return address.startswith(PREFIX)
+
+
+def check_audio_source(address: str) -> None:
+    """ValueError unless ``address`` is ``audio/FEATURE`` for a feature the analyzer gives."""
+    name = address[len(PREFIX):]
+    if name not in FEATURES:
+        raise ValueError(f"unknown audio feature {address!r}; choose from "
+                         + ", ".join(PREFIX + f for f in FEATURES))
+
+
+class FeatureEvents:
+    """Features -> ``(t, address, value)`` control events, at most ``EMIT_HZ`` times a second.
+
+    Between emissions, level and bands keep their peak and an onset is remembered, so nothing
+    that happened between two emissions is lost; values that did not move are not sent again
+    (a quiet room writes almost nothing into a show log).
+    """
+
+    def __init__(self, emit_hz: float = EMIT_HZ) -> None:
+        self.period = 1.0 / emit_hz
+        self._next = 0.0
+        self._peak: dict[str, float] = {}
+        self._onset = False
+        self._sent: dict[str, float] = {}
+
+    def __call__(self, feats: list[Features], offset: float = 0.0) -> list[tuple[float, str, float]]:
+        """Events for these hops; ``offset`` is added to their stream times (the engine's clock at stream start)."""
+        out: list[tuple[float, str, float]] = []
+        for f in feats:
+            for name in ("level", *(b[0] for b in BANDS)):
+                self._peak[name] = max(self._peak.get(name, 0.0), getattr(f, name))
+            self._onset = self._onset or f.onset
+            if f.t < self._next:
+                continue
+            self._next = f.t + self.period
+            values = {**self._peak, "onset": 1.0 if self._onset else 0.0, "beat": f.beat, "bpm": f.bpm}
+            self._peak.clear()
+            self._onset = False
+            for name, v in values.items():
+                last = self._sent.get(name)
+                if last is not None and abs(v - last) < (0.05 if name == "bpm" else 1e-3):
+                    continue
+                self._sent[name] = v
+                out.append((f.t + offset, PREFIX + name, round(v, 4)))
+        return out

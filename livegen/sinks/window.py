@@ -29,6 +29,7 @@ KEYMAP = {
     pygame.K_UP: "up",
     pygame.K_DOWN: "down",
     pygame.K_RETURN: "enter",
+    pygame.K_t: "tap",  # tap tempo
 }
 
 
