@@ -85,8 +85,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_render(args: argparse.Namespace) -> int:
     """Render headless, frame-exact, to a video file or a PNG folder."""
     from livegen.render import RenderError, render
+    from livegen.rig import sink_requests
 
     patch = _load(args.patch)
+    outputs = sink_requests(patch.output.sink_requests(), args.ndi, args.spout, args.syphon, args.virtual_camera)
     if args.seed is not None:
         patch.seed = args.seed
     # systemd, docker stop, timeout and Ctrl-C end a render with a finished, shorter file.
@@ -101,7 +103,11 @@ def cmd_render(args: argparse.Namespace) -> int:
     try:
         result = render(patch, args.out, frames=args.frames, fps=args.fps, size=args.size,
                         controls=args.controls or [], device=args.device, progress=not args.quiet,
-                        allow_missing=args.allow_missing, strict=args.strict, stop=stop)
+                        allow_missing=args.allow_missing, strict=args.strict, stop=stop, audio=args.audio,
+                        outputs=outputs)
+    except ImportError as e:
+        print(f"livegen render: --audio needs PyAV (pip install 'livegen[av]'): {e}", file=sys.stderr)
+        return 1
     except (OSError, ValueError, RuntimeError, RenderError) as e:
         print(f"livegen render: {e}", file=sys.stderr)
         return 1
@@ -200,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="render even when a layer the patch names is off (its model missing or broken)")
     d.add_argument("--strict", action="store_true",
                    help="refuse to replay a show log into a different patch or model")
+    d.add_argument("--audio", default=None, metavar="FILE",
+                   help="music the audio/... controls follow frame by frame; muxed into the video (PyAV)")
+    _add_outputs(d)
     d.set_defaults(func=cmd_render)
 
     v = sub.add_parser("devices", help="list cameras, MIDI ports and the torch device")

@@ -72,14 +72,14 @@ def groove_midi(bpm: float, groove: str, bars: int, path: Path) -> None:
     mid.save(str(path))
 
 
-def synth_track(bpm: float, groove: str, bars: int, out: Path, font: str | None = None) -> Path:
-    """Render a groove to a 44.1 kHz WAV with FluidSynth; RuntimeError if FluidSynth or a soundfont is missing."""
+def synth_track(bpm: float, groove: str, bars: int, out: Path, font: str | None = None, rate: int = 44100) -> Path:
+    """Render a groove to a WAV at ``rate`` Hz with FluidSynth; RuntimeError if FluidSynth or a soundfont is missing."""
     font = font or soundfont()
     if shutil.which("fluidsynth") is None or font is None:
         raise RuntimeError("needs Debian fluidsynth and fluid-soundfont-gm")
     mid = out.with_suffix(".mid")
     groove_midi(bpm, groove, bars, mid)
-    subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.8", "-F", str(out), "-r", "44100", font, str(mid)],
+    subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.8", "-F", str(out), "-r", str(rate), font, str(mid)],
                    check=True, capture_output=True, timeout=120)
     return out
 

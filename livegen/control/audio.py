@@ -14,7 +14,8 @@ of the same file compute the same numbers.
   beat, two beats and bar of each candidate period (the long lags sharpen the estimate, the set
   as a whole rejects syncopated 3-against-4 periods) and weighted by a log-normal prior around
   120 BPM (which keeps dance music out of half- and double-time);
-- beat phase: the offset of a comb at that period that best lines up with the flux.
+- beat phase: the offset of a comb at that period that best lines up with the flux, the flux
+  below 200 Hz (the kick) weighted up so the phase lands on the beat, not the off-beat hats.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ SCORE_BEATS = (0.5, 1.0, 2.0, 4.0)
 TEMPO_WINDOW_S = 8.0
 TEMPO_EVERY_S = 0.5
 ONSET_GAP_S = 0.08
+LOW_FLUX_HZ = 200.0  # below this, flux is mostly kick drum: it places the beat phase
 GAIN_DECAY_S = 4.0  # the automatic gain's peak falls by 1/e in this time
 
 
@@ -72,11 +74,13 @@ class AudioAnalyzer:
         self._window = np.hanning(FRAME).astype(np.float32)
         freqs = np.fft.rfftfreq(FRAME, 1.0 / rate)
         self._band_bins = [(freqs >= lo) & (freqs < hi) for _, lo, hi in BANDS]
+        self._low_bins = freqs < LOW_FLUX_HZ
         self._prev_logmag: np.ndarray | None = None
         self._gain_decay = math.exp(-1.0 / (GAIN_DECAY_S * self.fps))
         self._peaks = np.full(len(BANDS) + 1, 1e-6)
         n_flux = int(TEMPO_WINDOW_S * self.fps)
         self._flux = np.zeros(n_flux, np.float64)  # ring of the last TEMPO_WINDOW_S of flux
+        self._low_flux = np.zeros(n_flux, np.float64)  # the same below LOW_FLUX_HZ (kick drums)
         self._hops = 0
         self._last_onset = -1e9
         self._onset_hist = np.zeros(int(0.5 * self.fps))
@@ -104,10 +108,13 @@ class AudioAnalyzer:
         # sqrt: amplitude, not power, reads naturally on a fader.
         levels = np.sqrt(energies / np.maximum(self._peaks, 1e-12))
         logmag = np.log1p(100.0 * mag)
-        flux = 0.0 if self._prev_logmag is None else float(np.maximum(logmag - self._prev_logmag, 0.0).sum())
+        rise = np.zeros_like(logmag) if self._prev_logmag is None else np.maximum(logmag - self._prev_logmag, 0.0)
+        flux = float(rise.sum())
         self._prev_logmag = logmag
         self._flux = np.roll(self._flux, -1)
         self._flux[-1] = flux
+        self._low_flux = np.roll(self._low_flux, -1)
+        self._low_flux[-1] = float(rise[self._low_bins].sum())
         self._onset_hist = np.roll(self._onset_hist, -1)
         self._onset_hist[-1] = flux
         self._hops += 1
@@ -137,10 +144,13 @@ class AudioAnalyzer:
         if not period:
             return
         self.bpm, self._period = bpm, period
-        # Phase: the offset whose comb of beats collects the most flux over the window.
+        # Phase: the offset whose comb of beats collects the most flux over the window, the low
+        # end weighted up: in dance music the kick marks the beat, hats and rides the off-beat.
+        low = self._low_flux[-heard:]
+        phase_env = low / (low.max() + 1e-9) + 0.25 * self._flux[-heard:] / (self._flux[-heard:].max() + 1e-9)
         offsets = np.arange(int(period))
         idx = np.arange(heard)
-        scores = [env[idx[(idx - o) % period < 1.0]].sum() for o in offsets]
+        scores = [phase_env[idx[(idx - o) % period < 1.0]].sum() for o in offsets]
         best = int(np.argmax(scores))
         self._phase_hop = self._hops - heard + best
 
