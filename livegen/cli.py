@@ -38,6 +38,9 @@ DELEGATES = {
     "bench soak": ("livegen.bench.soak", "main", "run a show for a long time and watch memory and errors"),
     "bench budget": ("livegen.bench.budget", "main", "the frame budget's quality rungs under load"),
     "bench latency": ("livegen.bench.latency", "main", "control-to-photon latency from OSC or MIDI"),
+    "bench audio": ("livegen.bench.audio", "main", "audio analysis: cost per frame and tempo accuracy"),
+    "bench ndi": ("livegen.bench.ndi", "main", "NDI frames sent and received per second"),
+    "audio": ("livegen.control.audiofile", "main", "tempo, beats, onsets and band levels of an audio file (JSON)"),
 }
 
 # What each command group is for, in `livegen --help`.
@@ -82,12 +85,14 @@ def _load(patch_path: str | None):  # noqa: ANN202 — returns Patch; import kep
 def cmd_run(args: argparse.Namespace) -> int:
     """Play a patch live in a window until Esc/Q (or --seconds)."""
     from livegen.live import run
+    from livegen.rig import sink_requests
 
     patch = _load(args.patch)
+    outputs = sink_requests(patch.output.sink_requests(), args.ndi, args.spout, args.syphon, args.virtual_camera)
     try:
         return run(patch, seconds=args.seconds, size=args.size, device=args.device, camera=args.camera,
                    record=args.record, force=args.force, fullscreen=args.fullscreen, display=args.display, hud=args.hud,
-                   display_fps=args.display_fps, operator=args.operator)
+                   display_fps=args.display_fps, operator=args.operator, outputs=outputs)
     except (RuntimeError, OSError, ValueError) as e:
         print(f"livegen run: {e}", file=sys.stderr)
         return 2
@@ -96,8 +101,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_render(args: argparse.Namespace) -> int:
     """Render headless, frame-exact, to a video file or a PNG folder."""
     from livegen.render import RenderError, render
+    from livegen.rig import sink_requests
 
     patch = _load(args.patch)
+    outputs = sink_requests(patch.output.sink_requests(), args.ndi, args.spout, args.syphon, args.virtual_camera)
     if args.seed is not None:
         patch.seed = args.seed
     # systemd, docker stop, timeout and Ctrl-C end a render with a finished, shorter file.
@@ -112,7 +119,11 @@ def cmd_render(args: argparse.Namespace) -> int:
     try:
         result = render(patch, args.out, frames=args.frames, fps=args.fps, size=args.size,
                         controls=args.controls or [], device=args.device, progress=not args.quiet,
-                        allow_missing=args.allow_missing, strict=args.strict, stop=stop)
+                        allow_missing=args.allow_missing, strict=args.strict, stop=stop, audio=args.audio,
+                        outputs=outputs)
+    except ImportError as e:
+        print(f"livegen render: --audio needs PyAV (pip install 'livegen[av]'): {e}", file=sys.stderr)
+        return 1
     except (OSError, ValueError, RuntimeError, RenderError) as e:
         print(f"livegen render: {e}", file=sys.stderr)
         return 1
@@ -206,6 +217,14 @@ def _add_delegate(sub: argparse._SubParsersAction, key: str, name: str, listed: 
     d.set_defaults(delegate=key)
 
 
+def _add_outputs(p: argparse.ArgumentParser) -> None:
+    """Extra outputs beside the window or file; each adds to the patch's [output] sinks."""
+    p.add_argument("--ndi", default=None, metavar="NAME", help="also send frames as this NDI source")
+    p.add_argument("--spout", default=None, metavar="NAME", help="also share frames as this Spout sender (Windows)")
+    p.add_argument("--syphon", default=None, metavar="NAME", help="also share frames as this Syphon server (macOS)")
+    p.add_argument("--virtual-camera", action="store_true", help="also send frames to a virtual camera")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="livegen", usage="livegen [-h] [-v] [--version] COMMAND ...",
                                 description="Live neural visuals: GAN/VAE latent walks and real-time style "
@@ -229,7 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--size", type=_size, default=None, help="output size WxH (default: the patch's)")
     r.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None,
                    help="torch device (default: the patch's)")
-    r.add_argument("--camera", default=None, help="camera index or video file (overrides the patch)")
+    r.add_argument("--camera", default=None, help="camera index, video file or ndi:NAME (overrides the patch)")
+    _add_outputs(r)
     r.add_argument("--record", default=None, help="record every control event to this show log (.jsonl)")
     r.add_argument("--force", action="store_true", help="let --record replace an existing show log")
     r.add_argument("--display-fps", type=float, default=60.0, help="window repaint rate")
@@ -255,6 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="render even when a layer the patch names is off (its model missing or broken)")
     d.add_argument("--strict", action="store_true",
                    help="refuse to replay a show log into a different patch or model")
+    d.add_argument("--audio", default=None, metavar="FILE",
+                   help="music the audio/... controls follow frame by frame; muxed into the video (PyAV)")
+    _add_outputs(d)
     d.set_defaults(func=cmd_render)
 
     v = sub.add_parser("devices", description="List displays, cameras that open, MIDI ports and the torch "

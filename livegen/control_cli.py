@@ -16,6 +16,8 @@ from typing import Any, get_args
 import tomlkit
 
 from livegen import paths
+from livegen.control.audio import FEATURES, is_audio
+from livegen.control.audio import PREFIX as AUDIO_PREFIX
 from livegen.control.bus import ControlBus
 from livegen.control.learn import MidiLearn, mapping_table, write_mapping
 from livegen.control.mapping.schema import Curve, Encoder, Quantise
@@ -53,8 +55,12 @@ def osc_schema_main(argv: list[str]) -> int:
 
 def patch_osc_schema(patch: Patch, registry: ParamRegistry) -> dict[str, Any]:
     """The OSC address space of ``patch`` (see :func:`livegen.control.osc.schema.schema`)."""
-    mapped = [(m.source, m.target) for m in patch.mappings if not is_midi(m.source)]
-    return schema(registry, patch.osc, mapped, patch.scenes)
+    mapped = [(m.source, m.target) for m in patch.mappings if not is_midi(m.source) and not is_audio(m.source)]
+    out = schema(registry, patch.osc, mapped, patch.scenes)
+    # Not OSC, but mapped the same way: the sources a [[mappings]] entry can name besides OSC and MIDI.
+    out["audio_sources"] = [{"source": AUDIO_PREFIX + f, "range": [0, 300] if f == "bpm" else [0, 1]}
+                            for f in FEATURES]
+    return out
 
 
 def learn_main(argv: list[str]) -> int:

@@ -164,6 +164,8 @@ class Engine:
         self.notes: list[str] = []  # one-off notices for the HUD (e.g. "restart needed")
         self.on_patch_reload: list[Callable[[Patch, Patch], None]] = []
         self.taps: list[Callable[[ControlEvent], None]] = []  # see every applied event (MIDI learn)
+        # Actions owned outside the engine (tap tempo): name -> handler(value, event time).
+        self.action_handlers: dict[str, Callable[[Any, float], None]] = {}
 
     # -- controls -------------------------------------------------------------------------
     def push(self, event: ControlEvent) -> None:
@@ -187,17 +189,20 @@ class Engine:
                 tap(ev)
             try:
                 for action, value in self.mapper.apply(ev, self.store):
-                    self._action(action, value)
+                    self._action(action, value, ev.t)
             except ValueError as e:
                 self.errors.report(f"control: {e}")
                 continue
-            # The HUD shows these: a float from OSC reads 0.3, not 0.30000001192092896.
-            shown = f"{ev.value:.4g}" if isinstance(ev.value, float) else repr(ev.value)
-            self.recent.append(f"{ev.source} {ev.address} {shown}")
+            if ev.source != "audio":  # dozens a second: the HUD's audio line shows them instead
+                # The HUD shows these: a float from OSC reads 0.3, not 0.30000001192092896.
+                shown = f"{ev.value:.4g}" if isinstance(ev.value, float) else repr(ev.value)
+                self.recent.append(f"{ev.source} {ev.address} {shown}")
         return applied
 
-    def _action(self, action: str, value: Any) -> None:
-        if action == "scene":
+    def _action(self, action: str, value: Any, t: float | None = None) -> None:
+        if action in self.action_handlers:
+            self.action_handlers[action](value, self._prev_t if t is None else t)
+        elif action == "scene":
             self.recall_scene(value)
         elif action == "record":
             want = {"start": True, "stop": False, "1": True, "0": False}.get(str(value).lower())

@@ -21,13 +21,17 @@ from typing import Any
 import numpy as np
 
 from livegen.clock import WallClock
+from livegen.control.audioin import AudioInput
 from livegen.control.bus import ControlEvent
 from livegen.control.inputs import start_inputs
+from livegen.control.tempo import TAP_ADDRESS
 from livegen.engine import Engine, open_engine
 from livegen.learn_mode import LearnMode
 from livegen.params import OSC_PREFIX
 from livegen.patch import Patch
+from livegen.rig import RigTempo, use_ndi_ips
 from livegen.sinks import to_uint8
+from livegen.sinks.base import SinkSet, open_sinks
 from livegen.sinks.window import Bar, WindowSink, check_display
 from livegen.size import Size
 
@@ -58,13 +62,14 @@ class LiveRunner:
     """Drives an Engine live: worker thread for frames, main thread for the window."""
 
     def __init__(self, engine: Engine, window: WindowSink, clock: WallClock, display_fps: float = 60.0,
-                 model_fps: float = 30.0, controls: Any = None) -> None:
+                 model_fps: float = 30.0, controls: Any = None, sinks: SinkSet | None = None) -> None:
         self.engine = engine
         self.window = window
         self.clock = clock
         self.display_fps = display_fps
         self.model_fps = model_fps
         self.controls = controls
+        self.sinks = sinks  # NDI, Spout, ...: each takes frames on its own thread
         self._newest: np.ndarray | None = None
         self._newest_seq = 0
         self._lock = threading.Lock()
@@ -72,6 +77,7 @@ class LiveRunner:
         self.model_rate = RateMeter()
         self.display_rate = RateMeter()
         self.on_present: list[Callable[[np.ndarray | None], None]] = []  # after each repaint (latency bench)
+        self.status_parts: list[Callable[[], list[str]]] = []  # more HUD lines (tempo leader, audio)
         self.learn = LearnMode(engine.registry, engine.patch.source_path)
         engine.taps.append(self.learn.tap)
 
@@ -86,6 +92,8 @@ class LiveRunner:
                 with self._lock:
                     self._newest = image
                     self._newest_seq += 1
+                if self.sinks is not None:
+                    self.sinks.offer(image)
                 self.model_rate.tick()
                 if self.controls is not None and self.engine.last_snapshot is not None:
                     self.controls.feedback(self.engine.last_snapshot, self.info())
@@ -118,6 +126,10 @@ class LiveRunner:
         ]
         if self.controls is not None:
             lines.extend(self.controls.status())
+        if self.sinks is not None:
+            lines.extend(self.sinks.status())
+        for part in self.status_parts:
+            lines.extend(part())
         lines.append(f"beat {e.tempo.beat(t):.1f} at {e.tempo.bpm:.1f} BPM" +
                      ("   ● REC" if e.recorder is not None else ""))
         lines.extend(f"> {r}" for r in list(e.recent)[-3:])
@@ -159,6 +171,8 @@ class LiveRunner:
             self.engine.push(ControlEvent(t, "key", OSC_PREFIX + "generator/jump", 1))
         elif cmd == "record":
             self.engine.push(ControlEvent(t, "key", OSC_PREFIX + "record", "toggle"))
+        elif cmd == "tap":
+            self.engine.push(ControlEvent(t, "key", TAP_ADDRESS, 1))
         elif cmd.startswith("scene:"):
             self.engine.push(ControlEvent(t, "key", OSC_PREFIX + "scene", int(cmd.split(":")[1])))
 
@@ -211,7 +225,8 @@ class LiveShow:
     """A patch playing live: engine, camera, control inputs, window and runner, closed in order.
 
     Every option overrides the patch's own setting; ``controls=False`` starts no OSC/MIDI inputs
-    (benchmarks, tests that push events themselves).
+    (benchmarks, tests that push events themselves); ``outputs`` replaces the patch's extra sinks
+    (see :func:`livegen.rig.sink_requests`).
     """
 
     def __init__(self, patch: Patch, *, size: Size | None = None, device: str | None = None,
@@ -219,11 +234,15 @@ class LiveShow:
                  fullscreen: bool = False,
                  display: int | None = None, hud: bool | None = None, display_fps: float = 60.0,
                  model_fps: float | None = None, controls: bool = True, vsync: bool = True,
-                 operator: bool = True) -> None:
+                 operator: bool = True, outputs: list[tuple[str, str]] | None = None) -> None:
         self.patch = patch
         self.clock = WallClock()
         display = display if display is not None else patch.output.display
         check_display(display)  # before the models load: a wrong --display is a quick, clear error
+        use_ndi_ips(patch.output.ndi_ips)
+        self.sinks: SinkSet | None = None
+        self.audio: AudioInput | None = None
+        self.tempo: RigTempo | None = None
         self.engine, self.feed = open_engine(patch, lockstep=False, size=size, device=device, camera=camera,
                                              watch=True)
         if patch.output.adaptive:
@@ -235,8 +254,13 @@ class LiveShow:
                 self.controls = start_inputs(patch.osc, patch.midi, patch.mappings, self.engine.bus, self.clock.now,
                                              self.engine.registry)
                 self.engine.on_patch_reload.append(self._restart_controls)
+            if controls and patch.audio.input:
+                self.audio = AudioInput(patch.audio, self.engine.bus, self.clock.now).start()
+            self.tempo = RigTempo(self.engine, self.clock.now)
             if record:
                 self.engine.start_recording(Path(record), force=force)
+            self.sinks = open_sinks(patch.output.sink_requests() if outputs is None else outputs,
+                                    self.engine.size, model_fps or patch.output.fps)
             self.window = WindowSink(self.engine.size, title=f"livegen — {patch.name}",
                                      fullscreen=fullscreen or patch.output.fullscreen,
                                      display=display, hud=patch.output.hud if hud is None else hud,
@@ -245,7 +269,11 @@ class LiveShow:
             self.close()
             raise
         self.runner = LiveRunner(self.engine, self.window, self.clock, display_fps=display_fps,
-                                 model_fps=model_fps or patch.output.fps, controls=self.controls)
+                                 model_fps=model_fps or patch.output.fps, controls=self.controls,
+                                 sinks=self.sinks)
+        self.runner.status_parts.append(self.tempo.status)
+        if self.audio is not None:
+            self.runner.status_parts.append(self.audio.status)
 
     def _restart_controls(self, old: Patch, new: Patch) -> None:
         # A saved patch with new OSC/MIDI settings takes effect without stopping the show.
@@ -263,6 +291,12 @@ class LiveShow:
     def close(self) -> None:
         if self.controls is not None:
             self.controls.close()
+        if self.sinks is not None:
+            self.sinks.close()
+        if self.audio is not None:
+            self.audio.close()
+        if self.tempo is not None:
+            self.tempo.close()
         self.feed.close()
         self.engine.close()
         if self.window is not None:

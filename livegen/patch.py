@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from livegen import limits
 from livegen.config import ConfigError, build, json_schema
+from livegen.control.audioin import AudioConfig
 from livegen.control.mapping.schema import MappingConfig, check_mappings
 from livegen.control.midi import MidiConfig
 from livegen.control.osc.config import OscConfig
@@ -59,6 +60,12 @@ class OutputConfig:
     hud: bool = True
     budget_ms: float = 0.0  # live frame budget; 0 = one frame period at fps
     adaptive: bool = True  # live shows lower the stages' quality when frames run late (renders never do)
+    # Extra outputs beside the window or file, several at once (see livegen/sinks/base.py).
+    ndi: str = ""  # NDI source name to send as
+    spout: str = ""  # Spout sender name (Windows)
+    syphon: str = ""  # Syphon server name (macOS)
+    virtual_camera: bool = False  # pyvirtualcam (Linux: v4l2loopback)
+    ndi_ips: str = ""  # NDI peers to reach without multicast discovery, comma-separated ("127.0.0.1")
 
     def __post_init__(self) -> None:
         _check_size("size", self.size)
@@ -68,6 +75,11 @@ class OutputConfig:
             raise ConfigError("display", f"expected a display index 0..63, got {self.display}")
         if not 0 <= self.budget_ms <= 10_000:
             raise ConfigError("budget_ms", f"expected 0..10000 ms (0 = one frame at fps), got {self.budget_ms}")
+
+    def sink_requests(self) -> list[tuple[str, str]]:
+        """The extra outputs this section asks for, as ``(kind, target)``."""
+        asked = [("ndi", self.ndi), ("spout", self.spout), ("syphon", self.syphon)]
+        return [(k, v) for k, v in asked if v] + ([("virtual_camera", "")] if self.virtual_camera else [])
 
     @property
     def frame_budget_ms(self) -> float:
@@ -99,7 +111,9 @@ class TempoConfig:
     """[tempo]: where beat phase comes from."""
 
     bpm: float = 120.0
-    source: Literal["fixed", "midi", "osc"] = "fixed"
+    # The one leader of the tempo (see livegen/control/tempo.py); the HUD shows it.
+    source: Literal["fixed", "midi", "osc", "audio", "tap", "link"] = "fixed"
+    clock_out: str = ""  # send MIDI clock (24 ppqn, start/stop) on this port ("" = off)
 
     def __post_init__(self) -> None:
         if not 20 <= self.bpm <= 300:
@@ -137,6 +151,7 @@ class Patch:
     scenes: dict[str, SceneConfig] = field(default_factory=dict)
     osc: OscConfig = field(default_factory=OscConfig)
     midi: MidiConfig = field(default_factory=MidiConfig)
+    audio: AudioConfig = field(default_factory=AudioConfig)
     mappings: list[MappingConfig] = field(default_factory=list)
     source_path: Path | None = field(default=None, init=False, compare=False)
     source_hash: str = field(default="", init=False, compare=False)

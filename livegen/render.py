@@ -19,12 +19,19 @@ import numpy as np
 from tqdm import tqdm
 
 from livegen import limits
+from livegen.control.audio import SOURCE as AUDIO_SOURCE
+from livegen.control.audio import FeatureEvents
+from livegen.control.audiofile import analyse, read_audio
+from livegen.control.bus import ControlEvent
 from livegen.control.record import load_controls
 from livegen.engine import open_engine
 from livegen.params import Snapshot
 from livegen.patch import Patch
+from livegen.rig import RigTempo, use_ndi_ips
 from livegen.sinks import to_uint8
+from livegen.sinks.base import SinkSet, open_sinks
 from livegen.sinks.files import open_file_sink
+from livegen.sinks.mux import check_muxable, mux_audio
 from livegen.size import Size
 
 log = logging.getLogger("livegen.render")
@@ -102,20 +109,32 @@ def render(patch: Patch, out: str, frames: int | None = None, fps: float | None 
            size: Size | None = None, controls: list[str | Path] = (),  # type: ignore[assignment]
            device: str | None = None, progress: bool = True, keep_snapshots: bool = False,
            on_frame: Callable[[int, np.ndarray, Snapshot], None] | None = None, allow_missing: bool = False,
-           strict: bool = False, stop: threading.Event | None = None) -> RenderResult:
+           strict: bool = False, stop: threading.Event | None = None, audio: str | Path | None = None,
+           outputs: list[tuple[str, str]] = ()) -> RenderResult:  # type: ignore[assignment]
     """Render a patch to ``out`` (video file, PNG folder ending in /, or "null").
 
     Raises RenderError before the first frame when a layer the patch names is off (unless
     ``allow_missing``) or, with ``strict``, when a show log was recorded with another patch or
     model; OSError when the output cannot be written whole. ``stop`` ends the render early
-    with a complete, shorter file.
+    with a complete, shorter file. ``audio``: a music file analysed in lockstep with the frames
+    (its ``audio/...`` features drive the mappings as in a live show) and muxed into the video.
+    ``outputs``: extra sinks (NDI, ...) that also get every frame.
     """
+    audio_events: list[ControlEvent] = []
+    if audio is not None:
+        check_muxable(out)
+        samples, rate = read_audio(audio)
+        audio_events = [ControlEvent(t, AUDIO_SOURCE, address, value) for t, address, value
+                        in FeatureEvents(patch.audio.emit_hz)(analyse(samples, rate))]
     files = [load_controls(c) for c in controls]
     recorded = next((f.frame_times for f in files if f.frame_times), [])
     times = frame_times_for(frames, fps, recorded, patch.output.fps)
     sink_fps = fps or (len(times) / (times[-1] - times[0]) if recorded and len(times) > 1 else patch.output.fps)
+    use_ndi_ips(patch.output.ndi_ips)
     engine, feed = open_engine(patch, lockstep=True, size=size, device=device)
     engine.recording_allowed = False  # a replayed "record" must not write logs from a render
+    RigTempo(engine)  # taps and audio move the tempo as they did live; no MIDI clock out
+    extra: SinkSet | None = None
     try:
         missing = engine.missing_layers()
         if missing and not allow_missing:
@@ -133,10 +152,15 @@ def render(patch: Patch, out: str, frames: int | None = None, fps: float | None 
             for ev in f.events:
                 engine.push(ev)
         sink = open_file_sink(out, sink_fps, engine.size)
+        extra = open_sinks(outputs, engine.size, sink_fps) if outputs else None
     except BaseException:
         feed.close()
         engine.close()
         raise
+    for problem in extra.problems if extra is not None else ():
+        log.warning("%s", problem)
+    pending_audio = iter(audio_events)
+    next_audio = next(pending_audio, None)
     snapshots: list[dict] = []
     written = 0
     stopped = False
@@ -145,9 +169,15 @@ def render(patch: Patch, out: str, frames: int | None = None, fps: float | None 
             if stop is not None and stop.is_set():
                 stopped = True
                 break
+            # Audio features go onto the bus frame by frame (a long song would overfill it at once).
+            while next_audio is not None and next_audio.t <= t:
+                engine.push(next_audio)
+                next_audio = next(pending_audio, None)
             frame = engine.tick(t)
             image = to_uint8(frame)
             sink.write(image)
+            if extra is not None:
+                extra.offer(image)
             written += 1
             snap = engine.last_snapshot
             if keep_snapshots and snap is not None:
@@ -158,8 +188,12 @@ def render(patch: Patch, out: str, frames: int | None = None, fps: float | None 
         try:
             sink.close()
         finally:
+            if extra is not None:
+                extra.close()
             feed.close()
             engine.close()
+    if audio is not None and written:
+        mux_audio(out, audio, times[written - 1] + (1.0 / sink_fps))
     if engine.errors.total:
         log.warning("render finished with %d reported problems; last: %s", engine.errors.total, engine.errors.last)
     return RenderResult(written, times[:written], out, snapshots, stopped)

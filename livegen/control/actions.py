@@ -2,8 +2,9 @@
 
 The router returns actions as ``(name, value)`` pairs for the engine to perform:
 ``("scene", name_or_1_based_number)``, ``("record", "start" | "stop" | "toggle")``,
-``("quit", None)``. Mappings name them as targets; OSC reaches them at ``/livegen/scene``,
-``/livegen/scene/NAME``, ``/livegen/record`` and ``/livegen/quit`` or through aliases.
+``("quit", None)``, ``("tempo/tap", value)``. Mappings name them as targets; OSC reaches them at
+``/livegen/scene``, ``/livegen/scene/NAME``, ``/livegen/record``, ``/livegen/quit`` and
+``/livegen/tempo/tap`` or through aliases.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-ACTIONS = ("scene", "record", "quit")
+ACTIONS = ("scene", "record", "quit", "tempo/tap")
 RECORD_ARGS = ("start", "stop", "toggle")
 
 Action = tuple[str, Any]

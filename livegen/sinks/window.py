@@ -38,6 +38,7 @@ KEYMAP = {
     pygame.K_UP: "up",
     pygame.K_DOWN: "down",
     pygame.K_RETURN: "enter",
+    pygame.K_t: "tap",  # tap tempo
 }
 
 # Every non-ASCII character the HUD writes, with the ASCII it falls back to when no font has it.

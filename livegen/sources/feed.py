@@ -1,4 +1,4 @@
-"""Choose the camera feed for a show: live threaded capture, lockstep file frames, or the pattern.
+"""Choose the camera feed for a show: live threaded capture (webcam, file, NDI), lockstep file frames, or the pattern.
 
 The engine only sees a function ``feed(t) -> (image or None, sequence)``; None means "draw the
 test pattern". Renders never use a live device unless asked for one, so they stay repeatable.
@@ -13,6 +13,7 @@ import numpy as np
 
 from livegen.size import Size
 from livegen.sources.camera import CameraSource, FileFrames, parse_source
+from livegen.sources.ndi import NdiSource, ndi_name
 
 log = logging.getLogger("livegen.camera")
 
@@ -23,11 +24,15 @@ class CameraFeed:
     def __init__(self, source: str | int, size: Size, mirror: bool = False, loop: bool = True,
                  lockstep: bool = False, request: Size | None = None, fps: float | None = None) -> None:
         self.source = source
-        self._live: CameraSource | None = None
+        self._live: CameraSource | NdiSource | None = None
         self._file: FileFrames | None = None
         self._fixed_status = ""
         target = parse_source(source)
-        if lockstep and (target is None or source == "auto"):
+        ndi = ndi_name(source)
+        if ndi is not None:
+            # Asked for by name, so renders take it too (a live input, not repeatable).
+            self._live = NdiSource(ndi, size, mirror).start()
+        elif lockstep and (target is None or source == "auto"):
             self._fixed_status = "camera: test pattern (render)"
         elif lockstep and isinstance(target, Path):
             try:

@@ -11,8 +11,8 @@ Addresses the router understands:
 - every parameter under ``/livegen/``, ``/livegen/scene``, ``/livegen/scene/<name>``,
   ``/livegen/record``, ``/livegen/quit``, and the patch's ``[osc.aliases]``
   (see :mod:`livegen.control.osc.schema`);
-- any OSC address or MIDI message named as a ``[[mappings]]`` source (see
-  :mod:`livegen.control.midikinds`); CH is 1..16 or ``*`` for any channel;
+- any OSC address, MIDI message or audio feature named as a ``[[mappings]]`` source (see
+  :mod:`livegen.control.midikinds`, :mod:`livegen.control.audio`); CH is 1..16 or ``*`` for any channel;
 - MIDI clock and transport, handed to the MIDI clock follower when the show follows it.
 """
 
@@ -23,6 +23,7 @@ from typing import Any
 
 from livegen.clock import Tempo
 from livegen.control.actions import Action, record_arg, scene_ref
+from livegen.control.audio import is_audio
 from livegen.control.bus import ControlEvent
 from livegen.control.mapping.curves import auto_steps, encoder_delta, param_range, position, shape, step_level
 from livegen.control.mapping.scheduler import BeatQueue
@@ -129,6 +130,8 @@ class Mapper:
         routes = self._routes.get(address)
         if routes:
             return self._run(routes, event, store)
+        if is_audio(address):
+            return []  # features no mapping uses (the tempo follower may still read them)
         hit = self.book.resolve(address)
         if hit is None:
             raise ValueError(f"{event.source} {address}: unknown address")

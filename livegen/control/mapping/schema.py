@@ -1,7 +1,8 @@
 """The ``[[mappings]]`` entries of a patch, and their validation against the parameter registry.
 
-A mapping names a source (an OSC address, or a MIDI message as ``midi/KIND/CH/N``, see
-:mod:`livegen.control.midikinds`) and a target (a parameter or an action). Errors are
+A mapping names a source (an OSC address, a MIDI message as ``midi/KIND/CH/N``, see
+:mod:`livegen.control.midikinds`, or an audio feature as ``audio/bass``, see
+:mod:`livegen.control.audio`) and a target (a parameter or an action). Errors are
 :class:`ConfigError` s naming the key (``mappings[2].target``), so a typo is a patch load error,
 not a surprise at hot reload.
 """
@@ -16,6 +17,7 @@ from typing import Literal
 
 from livegen.config import ConfigError
 from livegen.control.actions import ACTIONS, RECORD_ARGS
+from livegen.control.audio import check_audio_source, is_audio
 from livegen.control.midikinds import is_midi, parse_midi_source
 from livegen.control.osc.schema import AddressBook
 from livegen.params import ParamRegistry, ParamSpec
@@ -54,9 +56,14 @@ class MappingConfig:
                 parse_midi_source(self.source)
             except ValueError as e:
                 raise ConfigError("source", str(e)) from None
+        elif is_audio(self.source):
+            try:
+                check_audio_source(self.source)
+            except ValueError as e:
+                raise ConfigError("source", str(e)) from None
         elif not self.source.startswith("/") or any(c in self.source for c in " #*?,[]{}"):
-            raise ConfigError("source", f"expected an OSC address like /fader1 or a MIDI source like "
-                                        f"midi/cc/1/7, got {self.source!r}")
+            raise ConfigError("source", f"expected an OSC address like /fader1, a MIDI source like "
+                                        f"midi/cc/1/7 or an audio feature like audio/bass, got {self.source!r}")
         if not self.target:
             raise ConfigError("target", "must name a parameter or an action (scene, record, quit)")
         if self.in_range is not None and self.in_range[0] == self.in_range[1]:
@@ -103,7 +110,7 @@ def resolve_target(cfg: MappingConfig, registry: ParamRegistry, path: str) -> tu
 
 def osc_sources(mappings: Iterable[MappingConfig]) -> set[str]:
     """The OSC addresses mappings listen to (the receive thread must not drop them)."""
-    return {m.source for m in mappings if not is_midi(m.source)}
+    return {m.source for m in mappings if not is_midi(m.source) and not is_audio(m.source)}
 
 
 def check_mappings(registry: ParamRegistry, mappings: Iterable[MappingConfig],
