@@ -286,7 +286,7 @@ class Mapper:
         cfg = route.cfg
         if route.action == "record":
             return cfg.arg or "toggle"
-        if route.action == "quit":
+        if route.action in ("quit", "tempo/tap"):
             return None
         if cfg.arg:
             return int(cfg.arg) if cfg.arg.isdigit() else cfg.arg
