@@ -69,16 +69,14 @@ def _size(text: str) -> Size:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def _load(patch_path: str | None):  # noqa: ANN202 — returns Patch; import kept lazy (torch is slow)
+def _load(patch_path: str | None, command: str):  # noqa: ANN202 — returns Patch; import kept lazy (torch is slow)
     from livegen.patch import PatchError, load_patch
-    from livegen.paths import DEFAULT_PATCH, find_patch, shipped_patches
+    from livegen.paths import DEFAULT_PATCH
 
-    path = find_patch(patch_path) if patch_path else DEFAULT_PATCH
     try:
-        return load_patch(path)
+        return load_patch(patch_path or DEFAULT_PATCH)
     except PatchError as e:
-        hint = f" (shipped patches: {', '.join(shipped_patches())})" if not path.exists() else ""
-        print(f"livegen: {e}{hint}", file=sys.stderr)
+        print(f"livegen {command}: {e}", file=sys.stderr)
         raise SystemExit(2) from None
 
 
@@ -87,7 +85,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from livegen.live import run
     from livegen.rig import sink_requests
 
-    patch = _load(args.patch)
+    patch = _load(args.patch, "run")
     outputs = sink_requests(patch.output.sink_requests(), args.ndi, args.spout, args.syphon, args.virtual_camera)
     try:
         return run(patch, seconds=args.seconds, size=args.size, device=args.device, camera=args.camera,
@@ -103,7 +101,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from livegen.render import RenderError, render
     from livegen.rig import sink_requests
 
-    patch = _load(args.patch)
+    patch = _load(args.patch, "render")
     outputs = sink_requests(patch.output.sink_requests(), args.ndi, args.spout, args.syphon, args.virtual_camera)
     if args.seed is not None:
         patch.seed = args.seed

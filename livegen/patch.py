@@ -25,6 +25,7 @@ from livegen.control.mapping.schema import MappingConfig, check_mappings
 from livegen.control.midi import MidiConfig
 from livegen.control.osc.config import OscConfig
 from livegen.params import ParamRegistry
+from livegen.paths import find_patch, shipped_patches
 from livegen.size import Size, parse_size
 from livegen.stages import default_registry
 from livegen.stages.generator import GeneratorConfig
@@ -244,7 +245,7 @@ def parse_patch(text: str, file: str | Path = "<patch>", registry: ParamRegistry
 
 
 def load_patch(path: str | Path, registry: ParamRegistry | None = None) -> Patch:
-    path = Path(path)
+    path = find_patch(path)  # a file, or a shipped patch by name ("midi_controller")
     try:
         with path.open("rb") as f:
             if not path.is_file():
@@ -254,7 +255,7 @@ def load_patch(path: str | Path, registry: ParamRegistry | None = None) -> Patch
             raise PatchError(path, "", f"larger than the {limits.PATCH_BYTES}-byte limit of a patch")
         text = raw.decode("utf-8")
     except FileNotFoundError:
-        raise PatchError(path, "", "file not found") from None
+        raise PatchError(path, "", f"file not found (shipped patches: {', '.join(shipped_patches())})") from None
     except (OSError, UnicodeDecodeError) as e:
         raise PatchError(path, "", f"cannot read: {e}") from None
     patch = parse_patch(text, path, registry)

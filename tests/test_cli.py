@@ -142,7 +142,9 @@ def test_a_shipped_patch_is_named_without_a_path_and_a_wrong_name_lists_them(tmp
                   "--out", str(tmp_path / "f/"))
     assert res.returncode == 0, res.stderr
     line = one_line_error(livegen("run", "no_such_patch", "--seconds", "1"))
-    assert "no_such_patch" in line and "midi_controller" in line
+    assert line.startswith("livegen run: no_such_patch") and "midi_controller" in line
+    res = livegen("osc-schema", "touchdesigner", "--compact")  # every command that takes a patch
+    assert res.returncode == 0 and json.loads(res.stdout)["listen"], res.stderr
 
 
 def test_devices_lists_the_displays():

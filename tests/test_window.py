@@ -10,6 +10,7 @@ import pygame
 import pytest
 import torch
 import xvfb_fixture
+from waiting import wait_for
 from xvfb_fixture import close_window, window_ids
 
 from livegen.clock import WallClock
@@ -188,6 +189,9 @@ def test_under_x11_the_output_window_is_clean_and_the_operator_window_has_previe
         bars = op[8:PREVIEW_BOX.h, PREVIEW_BOX.w + 20:]
         assert (np.abs(bars.astype(int) - (70, 130, 200)).sum(axis=2) < 10).sum() > 100, "parameter bars"
         assert any(b.name == "compose.amount" for b in runner.bars())
+        window.toggle_fullscreen()  # F: the output fills its display, the operator window stays as it is
+        assert wait_for(lambda: window.poll() is not None and window.output.window.size == (1024, 768))
+        assert window.operator.window.size == tuple(OPERATOR_SIZE)
     finally:
         window.close()
 
