@@ -16,7 +16,7 @@ PACKAGE = Path(livegen.__file__).parent
 
 # Lowest first. A module may import its own group and the groups listed as lower than it.
 LAYERS: dict[str, tuple[str, ...]] = {
-    "base": ("livegen.config", "livegen.paths", "livegen.size", "livegen.device"),
+    "base": ("livegen.config", "livegen.paths", "livegen.size", "livegen.device", "livegen.limits"),
     "params": ("livegen.params", "livegen.clock"),
     "control": ("livegen.control",),
     "sources": ("livegen.sources",),

@@ -16,7 +16,7 @@ from livegen.config import ConfigError
 from livegen.control.bus import ControlBus
 from livegen.control.mapping.schema import MappingConfig, osc_sources
 from livegen.control.midi import MidiConfig, MidiInputs
-from livegen.control.osc.config import OscConfig
+from livegen.control.osc.config import OscConfig, ipv4
 from livegen.control.osc.feedback import OscFeedback
 from livegen.control.osc.schema import AddressBook
 from livegen.control.osc.server import OscServer
@@ -95,4 +95,44 @@ def start_inputs(osc: OscConfig, midi: MidiConfig, mappings: Iterable[MappingCon
             inputs.midi = MidiInputs(midi, bus, now).start()
         except ImportError as e:
             inputs.problems.append(f"midi: python-rtmidi missing ({e})")
+        except ValueError as e:  # an api this python-rtmidi was built without
+            inputs.problems.append(f"midi: {e}")
+            log.warning("midi: %s", e)
     return inputs
+
+
+def restart_inputs(current: ControlInputs, osc: OscConfig, midi: MidiConfig, mappings: Iterable[MappingConfig],
+                   now: Callable[[], float], registry: ParamRegistry) -> ControlInputs:
+    """Apply edited [osc]/[midi] settings; if the new OSC server cannot listen, the old one keeps running.
+
+    The old server is closed first only when the new one wants its very host and port (the new
+    one could not bind otherwise); if binding then fails, the old settings are bound again. The
+    HUD and the log say which settings are in effect.
+    """
+    old = current.osc
+    rebind = old is not None and (str(ipv4(osc.host)), osc.port) == (old.host, old.port)
+    for part in (current.midi, current.out, old if rebind else None):
+        if part is not None:
+            try:
+                part.close()
+            except Exception as e:
+                log.warning("closing %s: %s", type(part).__name__, e)
+    current.osc = current.midi = current.out = None
+    new = start_inputs(osc, midi, mappings, current.bus, now, registry)
+    if new.osc is None and old is not None and osc.enabled:
+        kept: OscServer | None = old
+        if rebind:
+            try:  # the edited settings did not take: listen again as before
+                kept = OscServer(old.config, current.bus, now, old.dispatcher.book).start()
+            except OSError as e:
+                kept = None
+                new.problems.append(f"osc: cannot listen with the old settings either ({e.strerror or e})")
+        if kept is not None:
+            line = (f"osc: new [osc] settings not applied (cannot listen on {osc.host}:{osc.port}); "
+                    f"still listening on {kept.host}:{kept.port} with the old ones")
+            new.problems = [p for p in new.problems if not p.startswith("osc: cannot listen")] + [line]
+            log.warning(line)
+            new.osc = kept
+    elif old is not None and not rebind:
+        old.close()
+    return new

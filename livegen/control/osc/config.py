@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from livegen import limits
 from livegen.config import ConfigError
 
 
@@ -66,7 +67,8 @@ class OscConfig:
                 raise ConfigError("feedback", str(e)) from None
         if not 1 <= self.feedback_rate <= 1000:
             raise ConfigError("feedback_rate", f"expected 1..1000 per second, got {self.feedback_rate}")
-        if self.recv_buffer < 65536:
-            raise ConfigError("recv_buffer", "expected at least 65536 bytes")
+        if not 65536 <= self.recv_buffer <= limits.OSC_RECV_BUFFER_MAX:
+            raise ConfigError("recv_buffer", f"expected 65536..{limits.OSC_RECV_BUFFER_MAX} bytes, "
+                                             f"got {self.recv_buffer}")
         if not self.max_delay >= 0:
             raise ConfigError("max_delay", "must be >= 0 seconds")
