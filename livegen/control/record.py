@@ -184,12 +184,19 @@ def _load_show(path: Path) -> ControlFile:
     event_frames: list[int] = []
     frames: list[float] = []
     header: dict[str, Any] = {}
-    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
+    numbered = [(i, line) for i, line in enumerate(lines) if line.strip()]
+    last = numbered[-1][0] if numbered else -1
+    try:
+        # One decoder call for the whole file is several times faster than one per line; a
+        # file that does not decode that way is read line by line to name the bad line.
+        objs: list[Any] | None = json.loads("[" + ",".join(line for _, line in numbered) + "]")
+        if len(objs) != len(numbered):
+            objs = None
+    except (json.JSONDecodeError, RecursionError):
+        objs = None
+    for k, (i, line) in enumerate(numbered):
         try:
-            obj = json.loads(line)
+            obj = objs[k] if objs is not None else json.loads(line)
             if not isinstance(obj, dict):
                 raise ValueError("not a JSON object")
             if "livegen_show" in obj:
