@@ -41,6 +41,8 @@ class MidiConfig:
     # ALSA where its sequencer exists, else JACK), or one named here.
     api: Literal["auto", "alsa", "jack", "coremidi", "winmm"] = "auto"
     rescan: float = 1.0  # seconds between looks for new or returning ports
+    feedback: bool = False  # send mapped values back (pad LEDs, motor faders, LED rings) to the controller
+    outputs: list[str] = field(default_factory=list)  # output port substrings for feedback; empty = as inputs
 
     def __post_init__(self) -> None:
         if not 0.05 <= self.rescan <= 60:
@@ -86,7 +88,7 @@ class MidiInputs:
         self.now = now
         self.client_name = client_name
         self.api = resolve_api(config.api)
-        self._rtapi = _rtmidi_api(self.api)
+        self.rtapi = _rtmidi_api(self.api)
         self._scanner: Any = None
         self._open: dict[str, Any] = {}
         self._lock = threading.Lock()  # scan() runs in the thread and from tests/learn
@@ -100,6 +102,7 @@ class MidiInputs:
         self.reconnects = 0
         self.error = ""
         self._seen: set[str] = set()
+        self.touched: dict[str, float] = {}  # bus address -> monotonic time of its last message (feedback)
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -130,13 +133,15 @@ class MidiInputs:
 
     # ---- ports --------------------------------------------------------------------------
 
-    def wanted(self, name: str) -> bool:
-        if name.startswith(self.client_name + ":"):
+    def wanted(self, name: str, outputs: bool = False) -> bool:
+        """Whether to open port ``name``: an input, or with ``outputs`` a feedback output."""
+        if name.startswith(self.client_name + ":") or name.startswith("livegen"):
             return False  # our own ports (and those of a second livegen)
         low = name.lower()
         if any(x.lower() in low for x in self.config.exclude):
             return False
-        return not self.config.inputs or any(x.lower() in low for x in self.config.inputs)
+        want = (self.config.outputs or self.config.inputs) if outputs else self.config.inputs
+        return not want or any(x.lower() in low for x in want)
 
     def scan(self) -> None:
         """Open wanted ports that appeared, close ports that vanished."""
@@ -150,7 +155,7 @@ class MidiInputs:
                 fresh = self._probe() if self._open else self._fresh_ports()
             if self._scanner is None:
                 try:
-                    self._scanner = rtmidi.MidiIn(rtapi=self._rtapi, name=f"{self.client_name}-scan")
+                    self._scanner = rtmidi.MidiIn(rtapi=self.rtapi, name=f"{self.client_name}-scan")
                 except Exception as e:
                     hint = " (is jackd running?)" if self.api == "jack" else ""
                     if not self.error.startswith("no MIDI system"):
@@ -169,7 +174,7 @@ class MidiInputs:
                 # belongs to a MIDI server that restarted (with no port of ours open to notice it).
                 log.warning("midi: the MIDI system (%s) restarted; looking for ports again", self.api)
                 _abandon(self._scanner)
-                self._scanner = rtmidi.MidiIn(rtapi=self._rtapi, name=f"{self.client_name}-scan")
+                self._scanner = rtmidi.MidiIn(rtapi=self.rtapi, name=f"{self.client_name}-scan")
                 names = self._scanner.get_ports()
             for name in list(self._open):
                 if name not in names:
@@ -188,7 +193,7 @@ class MidiInputs:
         import rtmidi
 
         try:
-            probe = rtmidi.MidiOut(rtapi=self._rtapi, name=f"{self.client_name}-probe")
+            probe = rtmidi.MidiOut(rtapi=self.rtapi, name=f"{self.client_name}-probe")
         except Exception as e:
             self._server_gone(e)
             return
@@ -206,7 +211,7 @@ class MidiInputs:
         import rtmidi
 
         try:
-            probe = rtmidi.MidiIn(rtapi=self._rtapi, name=f"{self.client_name}-probe")
+            probe = rtmidi.MidiIn(rtapi=self.rtapi, name=f"{self.client_name}-probe")
         except Exception as e:
             self._server_gone(e)
             return None
@@ -237,7 +242,7 @@ class MidiInputs:
         import rtmidi
 
         try:
-            port = rtmidi.MidiIn(rtapi=self._rtapi, name=self.client_name)
+            port = rtmidi.MidiIn(rtapi=self.rtapi, name=self.client_name)
             names = port.get_ports()
             if name not in names:
                 port.delete()
@@ -277,7 +282,9 @@ class MidiInputs:
             self.malformed += 1
             return
         self.received += 1
+        arrived = time.monotonic()
         for address, value in message_events(msg):
+            self.touched[address] = arrived
             self.bus.push_stamped(self.now, "midi", address, value)
 
     @property

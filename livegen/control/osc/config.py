@@ -36,7 +36,10 @@ class OscConfig:
     aliases: dict[str, str] = field(default_factory=dict)  # "/style_mix" = "style.mix"
     feedback: str = ""  # host:port that receives parameter changes, fps, beat, scene, errors
     feedback_rate: float = 30.0  # feedback bundles per second at most
-    reply_port: int = 0  # queries are answered to this port on the sender's host; 0 = the sender's port
+    # Queries are answered to this port on the sender's host; 0 = to the feedback host:port when
+    # there is one (where TouchDesigner's OSC In listens), else to the sender's own port.
+    reply_port: int = 0
+    enums_as_numbers: bool = False  # feedback and replies send enum index and 0/1 (TouchDesigner CHOPs drop strings)
     recv_buffer: int = 4 * 1024 * 1024  # SO_RCVBUF bytes; the kernel default loses floods
     max_delay: float = 60.0  # bundles timed further ahead are applied on arrival
 

@@ -165,12 +165,17 @@ def schema(registry: ParamRegistry, osc: OscConfig, mapped: Iterable[tuple[str, 
          "description": "start or stop recording the show"},
         {"address": OSC_PREFIX + "quit", "args": "none", "description": "end the show"},
     ]
-    feedback = [OSC_PREFIX + "<param/path> (on change)", STATUS_PREFIX + "beat",
-                STATUS_PREFIX + "<key> for each status value the engine reports (fps, bpm, scene, error ...)"]
+    feedback = [OSC_PREFIX + "<param/path> (on change; the bpm as " + OSC_PREFIX + "tempo/bpm)",
+                "each alias and mapped OSC source of a parameter (on change; mapped ones in the source's range)",
+                STATUS_PREFIX + "beat",
+                STATUS_PREFIX + "<key> for each status value the engine reports (fps, display_fps, scene, error ...)"]
     return {
         "listen": f"{osc.host}:{osc.port}",
         "types": "int32, float32, double64, int64, true/false, string (enum choices, scene names)",
         "query": "send a parameter address with no argument (or '?') to get its value back",
+        "replies_to": (f"port {osc.reply_port} on the sender's host" if osc.reply_port else
+                       osc.feedback if osc.feedback else "the sender's own host and port"),
+        "enums_as_numbers": osc.enums_as_numbers,
         "parameters": params,
         "aliases": aliases,
         "mappings": mappings,

@@ -27,7 +27,7 @@ from pythonosc.osc_packet import OscPacket
 
 from livegen import limits
 from livegen.control.bus import ControlBus
-from livegen.control.osc.config import OscConfig, ipv4
+from livegen.control.osc.config import OscConfig, ipv4, parse_host_port
 from livegen.control.osc.schema import AddressBook, OscTarget, is_pattern
 from livegen.control.osc.wire import encode_message, parse_simple, plain
 
@@ -152,15 +152,14 @@ class OscDispatcher:
                 self._known[address] = known
         return known
 
-    def _expand(self, pattern: str) -> list[str]:
-        """Addresses an incoming OSC address pattern selects (cached: a sender repeats its patterns)."""
+    def _expand(self, pattern: str) -> list[str] | str:
+        """Addresses an incoming OSC address pattern selects, or what is wrong with it (cached)."""
         hit = self._patterns.get(pattern)
         if hit is None:
             try:
                 hit = self.book.match(pattern)
             except ValueError as e:
-                self.error(str(e))
-                hit = []
+                hit = str(e)
             if len(self._patterns) < 1024:
                 self._patterns[pattern] = hit
         return hit
@@ -169,9 +168,13 @@ class OscDispatcher:
         mapped, hit, coalescable = self._lookup(address)
         if not mapped and hit is None and is_pattern(address):
             matches = self._expand(address)
+            if isinstance(matches, str):
+                self.bad_values += 1
+                self.error(matches)
+                return
+            for concrete in matches:
+                self._message(concrete, args, delay, addr)
             if matches:
-                for concrete in matches:
-                    self._message(concrete, args, delay, addr)
                 return
         if not mapped and hit is None:
             self.unknown += 1
@@ -185,7 +188,7 @@ class OscDispatcher:
                     self._push(address, None, delay, None)
                 return
             self.queries += 1
-            self._reply(address, self.values.get(spec.name, spec.default), addr)
+            self._reply(address, self.values.get(spec.name, spec.default), spec, addr)
             return
         try:
             values = [plain(a) for a in args]
@@ -219,12 +222,19 @@ class OscDispatcher:
         if self.bus.push_stamped(self.now, "osc", address, value, delay=delay, coalesce=coalesce) is not None:
             self.received += 1
 
-    def _reply(self, address: str, value: Any, addr: tuple[str, int]) -> None:
-        port = self.config.reply_port or addr[1]
+    def _reply(self, address: str, value: Any, spec: Any, addr: tuple[str, int]) -> None:
+        host, port = addr
+        if self.config.reply_port:
+            port = self.config.reply_port
+        elif self.config.feedback:
+            host, port = parse_host_port(self.config.feedback)
+        if self.config.enums_as_numbers:
+            value = int(value) if isinstance(value, bool) else spec.choices.index(value) \
+                if spec.kind == "enum" and value in spec.choices else value
         try:
-            self.send(encode_message(address, value), (addr[0], port))
+            self.send(encode_message(address, value), (host, port))
         except OSError as e:
-            self.error(f"query reply to {addr[0]}:{port}: {e}")
+            self.error(f"query reply to {host}:{port}: {e}")
 
     def status(self, where: str) -> list[str]:
         """HUD lines: messages received at ``where`` and what was dropped, then a fresh error."""
