@@ -56,10 +56,21 @@ class Echo:
         """Raw value per mapped source (the last mapping of a source wins, as the router applies them all)."""
         out: dict[str, float] = {}
         for r in self.routes:
+            off, on = r.cfg.led if r.cfg.led is not None else r.in_range
             if r.spec is None:
-                lo, hi = r.in_range
-                out[r.source] = hi if scene == r.cfg.arg else lo
+                out[r.source] = on if scene == r.cfg.arg else off
             elif r.spec.name in snap:
-                out[r.source] = source_value(r.spec, snap[r.spec.name], r.cfg.curve, r.cfg.invert, r.cfg.steps,
-                                             r.in_range, r.out_range)
+                raw = source_value(r.spec, snap[r.spec.name], r.cfg.curve, r.cfg.invert, r.cfg.steps,
+                                   r.in_range, r.out_range)
+                if r.cfg.led is not None:  # a pad: lit when the value is in the upper half of its range
+                    lo, hi = r.in_range
+                    raw = on if (raw - lo) / (hi - lo) >= 0.5 else off
+                out[r.source] = raw
         return out
+
+    def channel(self, source: str) -> int:
+        """The MIDI channel (1..16) feedback for ``source`` goes out on; 0 = the source's own."""
+        for r in self.routes:
+            if r.source == source and r.cfg.led_channel:
+                return r.cfg.led_channel
+        return 0

@@ -29,11 +29,14 @@ HANDS_OFF_S = 0.5  # a control moved this recently is being held: feedback leave
 _QUEUE_MAX = 4096  # messages waiting for the sender thread; the oldest go first if it falls behind
 
 
-def midi_bytes(source: str, raw: float) -> list[list[int]]:
-    """The MIDI message(s) that put control ``source`` at ``raw`` (its own range, e.g. 0..127)."""
+def midi_bytes(source: str, raw: float, channel: int = 0) -> list[list[int]]:
+    """The MIDI message(s) that put control ``source`` at ``raw`` (its own range, e.g. 0..127).
+
+    ``channel`` (1..16) replaces the source's own channel (LED brightness on some pads).
+    """
     src = parse_midi_source(source)
     assert src.channel is not None and src.kind in ("cc", "cc14", "note", "pitchbend")
-    ch = src.channel - 1
+    ch = (channel or src.channel) - 1
     if src.kind == "cc":
         return [[0xB0 | ch, src.number or 0, _clip(raw, 127)]]
     if src.kind == "cc14":
@@ -95,7 +98,7 @@ class MidiFeedback:
             if any(now - self.touched.get(k, -1e9) < HANDS_OFF_S for k in keys):
                 continue  # the hand is on it; its own value is the truth (sent again once let go)
             self._last[source] = raw
-            self._queue.extend(midi_bytes(source, raw))
+            self._queue.extend(midi_bytes(source, raw, self.echo.channel(source)))
             changed = True
         if changed:
             self._wake.set()
@@ -167,7 +170,7 @@ class MidiFeedback:
         if fresh:
             # A controller that just appeared shows the whole show state at once.
             for source, raw in list(self._values.items()):
-                for msg in midi_bytes(source, raw):
+                for msg in midi_bytes(source, raw, self.echo.channel(source)):
                     self._write(msg)
 
     def status(self) -> list[str]:

@@ -19,6 +19,7 @@ from livegen.control.osc.config import OscConfig
 from livegen.params import OSC_PREFIX, ParamRegistry, ParamSpec, param_address
 
 STATUS_PREFIX = OSC_PREFIX + "status/"  # feedback: fps, beat, bpm, scene, error ...
+TEMPO_BEAT = OSC_PREFIX + "tempo/beat"  # [tempo] source = "osc": the sender's beat position (and bpm)
 _SCENE = "scene/"
 
 
@@ -64,6 +65,8 @@ class AddressBook:
         spec = self.registry.by_address(address)
         if spec is not None:
             return OscTarget("param", spec=spec)
+        if address == TEMPO_BEAT:
+            return OscTarget("action", action="beat")
         if address.startswith(OSC_PREFIX):
             tail = address[len(OSC_PREFIX):]
             if tail in ACTIONS:
@@ -164,6 +167,8 @@ def schema(registry: ParamRegistry, osc: OscConfig, mapped: Iterable[tuple[str, 
         {"address": OSC_PREFIX + "record", "args": "start | stop | toggle | 1 | 0 (none = toggle)",
          "description": "start or stop recording the show"},
         {"address": OSC_PREFIX + "quit", "args": "none", "description": "end the show"},
+        {"address": TEMPO_BEAT, "args": "beat position [, bpm]",
+         "description": "with [tempo] source = \"osc\": the sender's beat (e.g. a beat counter) sets the phase"},
     ]
     feedback = [OSC_PREFIX + "<param/path> (on change; the bpm as " + OSC_PREFIX + "tempo/bpm)",
                 "each alias and mapped OSC source of a parameter (on change; mapped ones in the source's range)",
