@@ -36,8 +36,11 @@ class Echo:
 
     def __init__(self, registry: ParamRegistry, mappings: Iterable[MappingConfig]) -> None:
         self.routes: list[EchoRoute] = []
+        mappings = list(mappings)
+        # A source whose arguments drive several targets (an XY pad: /xy x y) is not echoed one value at a time.
+        multi = {cfg.source for cfg in mappings if cfg.index > 0}
         for cfg in mappings:
-            if cfg.encoder != "absolute":
+            if cfg.encoder != "absolute" or cfg.source in multi:
                 continue  # a relative encoder sends steps, not positions
             if is_midi(cfg.source):
                 src = parse_midi_source(cfg.source)
