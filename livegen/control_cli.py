@@ -23,6 +23,7 @@ from livegen.control.midi import MidiInputs
 from livegen.control.midikinds import is_midi
 from livegen.control.osc.schema import AddressBook, schema
 from livegen.control.osc.server import OscServer
+from livegen.control.osc.touchosc import write_touchosc
 from livegen.params import ParamRegistry
 from livegen.patch import Patch, PatchError, load_patch, parse_patch
 from livegen.stages import default_registry
@@ -34,6 +35,8 @@ def osc_schema_main(argv: list[str]) -> int:
                                  description="Print every OSC address livegen answers to, as JSON.")
     ap.add_argument("patch", nargs="?", help="patch file (default: patches/default.toml)")
     ap.add_argument("--compact", action="store_true", help="one line instead of indented JSON")
+    ap.add_argument("--touchosc", metavar="FILE",
+                    help="also write a TouchOSC layout (.tosc): a fader, switch or button per parameter and scene")
     args = ap.parse_args(argv)
     registry = default_registry()
     try:
@@ -46,6 +49,15 @@ def osc_schema_main(argv: list[str]) -> int:
     except PatchError as e:
         print(f"livegen osc-schema: {e}", file=sys.stderr)
         return 2
+    if args.touchosc:
+        try:
+            n = write_touchosc(args.touchosc, registry, patch.scenes)
+        except OSError as e:
+            print(f"livegen osc-schema: cannot write {args.touchosc}: {e.strerror or e}", file=sys.stderr)
+            return 1
+        print(f"wrote {args.touchosc}: {n} controls sending to {patch.osc.host}:{patch.osc.port} "
+              "(set TouchOSC's OSC connection to that host and port, and [osc] feedback to the tablet's "
+              "address to make its faders follow)", file=sys.stderr)
     json.dump(patch_osc_schema(patch, registry), sys.stdout, indent=None if args.compact else 2)
     sys.stdout.write("\n")
     return 0

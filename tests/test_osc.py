@@ -502,3 +502,51 @@ def test_a_malformed_pattern_is_one_line_and_nothing_moves(show):
         s.send(encode_message("/livegen/style/[mix", 0.5))
         assert wait_for(lambda: "'[' without ']'" in s.inputs.osc.dispatcher.last_error)
         assert s.store.targets["style.mix"] == 0.0
+
+
+def test_the_touchosc_layout_drives_every_parameter_to_both_ends_of_its_range(tmp_path, capsys):
+    """Unverified in TouchOSC itself (not available here): the story plays what each layout control
+    would send at both ends of its travel, over a real socket, and checks the parameter follows."""
+    import xml.etree.ElementTree as ET
+    import zlib
+
+    from livegen.control.osc.touchosc import touchosc_layout
+    from livegen.stages import default_registry
+
+    patch = tmp_path / "p.toml"
+    patch.write_text('name = "p"\n[scenes.calm]\nvalues = { "compose.amount" = 0.2 }\n')
+    out = tmp_path / "show.tosc"
+    assert osc_schema_main([str(patch), "--touchosc", str(out), "--compact"]) == 0
+    assert "wrote" in capsys.readouterr().err
+    root = ET.fromstring(zlib.decompress(out.read_bytes()))
+    assert root.tag == "lexml" and root.get("version") == "3"
+    assert touchosc_layout(default_registry(), ["calm"])[:2] == out.read_bytes()[:2]  # zlib header
+    faders = []
+    for node in root.iter("node"):
+        osc = node.find("messages/osc")
+        if osc is None:
+            continue
+        address = osc.find("path/partial/value").text
+        arg = osc.find("arguments/partial")
+        if node.get("type") == "FADER":
+            faders.append((address, float(arg.find("scaleMin").text), float(arg.find("scaleMax").text),
+                           arg.find("conversion").text))
+    assert "/livegen/scene/calm" in {n.find("messages/osc/path/partial/value").text
+                                     for n in root.iter("node") if n.find("messages/osc") is not None}
+    s = Show(default_registry(), "")
+    try:
+        moved = 0
+        for address, lo, hi, conversion in faders:
+            spec = s.reg.by_address(address)
+            for x in (lo, hi):
+                value = int(x) if conversion == "INTEGER" else float(x)
+                n = s.inputs.osc.dispatcher.received + 1
+                s.send(encode_message(address, value))
+                s.settle(n)
+                got = s.store.targets[spec.name]
+                want = spec.choices[int(x)] if spec.kind == "enum" else x
+                assert got == pytest.approx(want) if spec.kind != "enum" else got == want, address
+            moved += 1
+        assert moved == len(faders) >= 30
+    finally:
+        s.close()
