@@ -150,6 +150,7 @@ def test_a_template_lights_the_active_scene_pad_and_echoes_a_recalled_value_on_a
     name = f"lgtpl{os.getpid()}"
     backend = mido.Backend(jack_fixture.BACKEND)
     controller_in = backend.open_input(f"{name} Launch Control XL in", virtual=True)  # what the device receives
+    controller_out = backend.open_output(f"{name} Launch Control XL out", virtual=True)  # what it sends
     text = (paths.ROOT / "patches" / "launch_control_xl.toml").read_text()
     text = text.replace('inputs = ["Launch Control XL"]', f'inputs = ["{name}"]\nrescan = 0.1')
     registry = default_registry()
@@ -178,6 +179,18 @@ def test_a_template_lights_the_active_scene_pad_and_echoes_a_recalled_value_on_a
         amount = patch.scenes["drive"].values["compose.amount"]
         assert any(m.type == "control_change" and m.control == 77 and m.value == round(amount * 127)
                    for m in got), "fader 1 (compose.amount) echoed for a motor fader / LED"
+
+        # The hand is on fader 1: a value set elsewhere meanwhile is not pushed at it ...
+        controller_out.send(mido.Message("control_change", channel=8, control=77, value=20))
+        assert wait_for(lambda: inputs.midi.touched.get("midi/cc/9/77", 0) > time.monotonic() - 0.3)
+        got.clear()
+        store.set("compose.amount", 0.9, immediate=True)
+        frame_until(lambda: time.monotonic() - inputs.midi.touched["midi/cc/9/77"] > 0.3)
+        assert not any(m.type == "control_change" and m.control == 77 for m in got), got
+        # ... and once it lets go, the fader is sent where the show is.
+        assert frame_until(lambda: any(m.type == "control_change" and m.control == 77 and m.value == 114
+                                       for m in got)), got
     finally:
         inputs.close()
         controller_in.close()
+        controller_out.close()
