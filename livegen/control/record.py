@@ -205,17 +205,18 @@ def _load_show(path: Path) -> ControlFile:
                 header = obj
             elif "event" in obj:
                 ev = ControlEvent.from_json(obj["event"])
-                _check_time(ev.t, events[-1].t if events else 0.0, "event")
+                _check_time(ev.t, events[-1].t if events else 0.0, f"event {len(events)}")
                 if len(events) >= limits.REPLAY_EVENTS_MAX:
                     raise ValueError(f"more than {limits.REPLAY_EVENTS_MAX} events")
                 events.append(ev)
                 event_frames.append(len(frames))
             elif "frame" in obj:
                 t = float(obj["t"])
+                n = len(frames)
+                _check_time(t, 0.0, f"frame {n}")
                 if frames and not t - frames[-1] >= limits.FRAME_SPACING_MIN_S:
-                    raise ValueError(f"frame time {t!r} is not at least {limits.FRAME_SPACING_MIN_S:g} s "
-                                     f"after the frame before ({frames[-1]!r}); frame times must increase")
-                _check_time(t, 0.0, "frame")
+                    raise ValueError(f"frame {n}: time {t!r} is not at least {limits.FRAME_SPACING_MIN_S:g} s "
+                                     f"after frame {n - 1} ({frames[-1]!r}); frame times must increase")
                 frames.append(t)
             else:
                 raise ValueError("neither header, event nor frame")
@@ -267,6 +268,6 @@ def _load_midi(path: Path) -> ControlFile:
 def _check_time(t: float, after: float, what: str) -> None:
     """ValueError unless ``t`` is a finite time >= 0 and not before ``after`` (the previous one)."""
     if not math.isfinite(t) or t < 0:
-        raise ValueError(f"{what} time {t!r} is not a finite time >= 0")
+        raise ValueError(f"{what}: time {t!r} is not a finite time >= 0")
     if t < after:
-        raise ValueError(f"{what} time {t!r} is before the one above it ({after!r}); a show log is in time order")
+        raise ValueError(f"{what}: time {t!r} is before the one above it ({after!r}); a show log is in time order")

@@ -79,10 +79,10 @@ def test_a_replay_of_more_events_than_the_live_queue_holds_loses_none(tmp_path):
 # ---- issue 14.5: broken times in show logs and MIDI files ------------------------------------------
 
 @pytest.mark.parametrize("frames, events, message", [
-    ([0.0, 0.1, 0.2], [(1, 0.05), (1, float("nan"))], "event time nan is not a finite time"),
-    ([0.0, 0.2, 0.1], [], "frame time 0.1 is not at least"),
-    ([0.0, 0.1, 0.1], [], "frame time 0.1 is not at least"),
-    ([0.0, float("nan"), 0.2], [], "frame time nan"),
+    ([0.0, 0.1, 0.2], [(1, 0.05), (1, float("nan"))], "event 1: time nan is not a finite time"),
+    ([0.0, 0.2, 0.1], [], "frame 2: time 0.1 is not at least"),
+    ([0.0, 0.1, 0.1], [], "frame 2: time 0.1 is not at least"),
+    ([0.0, float("nan"), 0.2], [], "frame 1: time nan"),
 ])
 def test_a_show_log_with_broken_times_is_refused_naming_the_line(tmp_path, frames, events, message):
     path = show_log(tmp_path / "broken.jsonl", frames, events)
@@ -99,7 +99,7 @@ def test_shuffled_event_times_in_a_show_log_are_refused(tmp_path):
         json.dumps({"event": {"t": 0.2, "source": "osc", "address": "/livegen/style/mix", "value": 0}}),
         json.dumps({"frame": 0, "t": 0.6}),
     ]) + "\n")
-    with pytest.raises(ValueError, match=r"shuffled.jsonl:3: .*event time 0.2 is before"):
+    with pytest.raises(ValueError, match=r"shuffled.jsonl:3: .*event 1: time 0.2 is before"):
         load_controls(path)
 
 
