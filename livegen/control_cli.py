@@ -25,6 +25,7 @@ from livegen.control.midi import MidiInputs
 from livegen.control.midikinds import is_midi
 from livegen.control.osc.schema import AddressBook, schema
 from livegen.control.osc.server import OscServer
+from livegen.control.osc.touchosc import write_touchosc
 from livegen.params import ParamRegistry
 from livegen.patch import Patch, PatchError, load_patch, parse_patch
 from livegen.stages import default_registry
@@ -36,6 +37,8 @@ def osc_schema_main(argv: list[str]) -> int:
                                  description="Print every OSC address livegen answers to, as JSON.")
     ap.add_argument("patch", nargs="?", help="patch file (default: patches/default.toml)")
     ap.add_argument("--compact", action="store_true", help="one line instead of indented JSON")
+    ap.add_argument("--touchosc", metavar="FILE",
+                    help="also write a TouchOSC layout (.tosc): a fader, switch or button per parameter and scene")
     args = ap.parse_args(argv)
     registry = default_registry()
     try:
@@ -48,6 +51,15 @@ def osc_schema_main(argv: list[str]) -> int:
     except PatchError as e:
         print(f"livegen osc-schema: {e}", file=sys.stderr)
         return 2
+    if args.touchosc:
+        try:
+            n = write_touchosc(args.touchosc, registry, patch.scenes)
+        except OSError as e:
+            print(f"livegen osc-schema: cannot write {args.touchosc}: {e.strerror or e}", file=sys.stderr)
+            return 1
+        print(f"wrote {args.touchosc}: {n} controls sending to {patch.osc.host}:{patch.osc.port} "
+              "(set TouchOSC's OSC connection to that host and port, and [osc] feedback to the tablet's "
+              "address to make its faders follow)", file=sys.stderr)
     json.dump(patch_osc_schema(patch, registry), sys.stdout, indent=None if args.compact else 2)
     sys.stdout.write("\n")
     return 0
@@ -67,7 +79,7 @@ def learn_main(argv: list[str]) -> int:
     """``livegen learn PARAM``: move a MIDI control (or send OSC) and write the mapping into the patch."""
     ap = argparse.ArgumentParser(prog="livegen learn",
                                  description="Map a MIDI control or OSC address to a parameter by moving it.")
-    ap.add_argument("target", help="parameter (e.g. style.mix) or action (scene, record, quit)")
+    ap.add_argument("target", help="parameter (e.g. style.mix), action (record, quit) or scene:NAME")
     ap.add_argument("--patch", default=None, help="patch file to write (default: patches/default.toml)")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for a control (default 60)")
     ap.add_argument("--no-osc", action="store_true", help="learn from MIDI only")
@@ -94,6 +106,11 @@ def learn_main(argv: list[str]) -> int:
         options["pickup"] = True
     if args.invert:
         options["invert"] = True
+    if args.target == "scene" and "arg" not in options:
+        print("livegen learn: a scene pad needs the scene it recalls: learn scene:NAME or --arg NAME "
+              f"(scenes: {', '.join(patch.scenes) or 'none'}); program change recalls scenes without a mapping",
+              file=sys.stderr)
+        return 2
     learn = MidiLearn(registry)
     try:
         learn.begin(args.target, **options)
@@ -107,7 +124,12 @@ def learn_main(argv: list[str]) -> int:
     def now() -> float:
         return time.monotonic() - t0
 
-    midi = MidiInputs(patch.midi, bus, now, client_name="livegen-learn").start()
+    midi = None
+    if patch.midi.enabled:
+        try:
+            midi = MidiInputs(patch.midi, bus, now, client_name="livegen-learn").start()
+        except (ImportError, ValueError) as e:
+            print(f"livegen learn: MIDI off: {e}", file=sys.stderr)
     osc = None
     if not args.no_osc and patch.osc.enabled:
         try:
@@ -117,22 +139,38 @@ def learn_main(argv: list[str]) -> int:
         except OSError as e:
             print(f"(OSC {patch.osc.host}:{patch.osc.port} busy: {e.strerror}; is a show running? MIDI only)",
                   file=sys.stderr)
-    print(f"Move a control for {args.target} ... (Ctrl-C to cancel)", file=sys.stderr)
-    for line in midi.status() + (osc.status() if osc else []):
+    midi_ok = midi is not None and not midi.error
+    if not midi_ok and osc is None:
+        why = midi.error if midi is not None else "MIDI is off in the patch or unavailable"
+        print(f"livegen learn: nothing to learn from: {why}; OSC is off or busy. "
+              "Start the MIDI system (or plug in the controller) or enable [osc], then try again", file=sys.stderr)
+        if midi is not None:
+            midi.close()
+        return 1
+    what = "Move a MIDI control" if midi_ok else f"No MIDI system ({midi.error if midi else 'off'}): send OSC"
+    if midi_ok and osc is not None:
+        what += " or send OSC"
+    print(f"{what} for {args.target} ... (Ctrl-C to cancel)", file=sys.stderr)
+    for line in (midi.status() if midi else []) + (osc.status() if osc else []):
         print("  " + line, file=sys.stderr)
     mapping = None
+    told = ""
     try:
         while mapping is None and now() < args.timeout:
             for ev in bus.drain(now()):
                 mapping = learn.offer(ev)
                 if mapping is not None:
                     break
+                if learn.skipped and learn.skipped != told:
+                    told = learn.skipped
+                    print(f"  ignored: {told}", file=sys.stderr)
             time.sleep(0.01)
     except KeyboardInterrupt:
         print("cancelled", file=sys.stderr)
         return 1
     finally:
-        midi.close()
+        if midi is not None:
+            midi.close()
         if osc is not None:
             osc.close()
     if mapping is None:

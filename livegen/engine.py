@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from livegen import limits
 from livegen.budget import FrameBudget
 from livegen.clock import Tempo
 from livegen.control.bus import ControlBus, ControlEvent
@@ -80,7 +81,7 @@ def make_mapper(patch: Patch, registry: ParamRegistry, tempo: Tempo | None = Non
     follow = tempo is not None and patch.midi.clock and patch.tempo.source == "midi"
     return Mapper(registry, patch.mappings, aliases=patch.osc.aliases, tempo=tempo,
                   midi_clock=MidiClockFollower(tempo) if follow else None,
-                  program_scenes=patch.midi.program_change)
+                  program_scenes=patch.midi.program_change, osc_tempo=patch.tempo.source == "osc")
 
 
 class ModelHashes:
@@ -173,7 +174,7 @@ class Engine:
         self.bus.push(event)
 
     def _apply_events(self, t: float) -> list[ControlEvent]:
-        events = self.bus.drain(t)
+        events = self.bus.drain(t, limits.FRAME_EVENTS_MAX)  # a flood waits for later frames
         applied: list[ControlEvent] = []
         floor = self._prev_t if self.frame > 0 else float("-inf")
         last = floor
@@ -267,7 +268,7 @@ class Engine:
         if path.exists() and not force:
             raise FileExistsError(f"{path}: a file is already there (choose another name, or --force)")
         self.stop_recording()
-        self.recorder = ShowRecorder(path, self.recording_header())
+        self.recorder = ShowRecorder(path, self.recording_header(), overwrite=force)
         self.recent.append(f"recording to {path}")
         log.info("recording controls to %s", path)
 

@@ -29,6 +29,10 @@ CONTROL_FILE_BYTES = 1 << 30
 REPLAY_EVENTS_MAX = 50_000_000  # ~ a week of ten moving controls at 30 fps
 TEXT_VALUE_CHARS = 256  # a string control value (scene name, enum) longer than this is refused
 
+# Control inputs
+OSC_RECV_BUFFER_MAX = 1 << 28  # [osc] recv_buffer: 256 MiB; the kernel takes an int (2 GiB crashes)
+FRAME_EVENTS_MAX = 1_000  # control events one frame applies; the rest wait for the next frame
+
 # Renders
 RENDER_FPS_MAX = 1000.0
 FRAME_SPACING_MIN_S = 1e-4  # frame times closer than this are a broken log, not a show

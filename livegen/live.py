@@ -23,7 +23,7 @@ import numpy as np
 from livegen.clock import WallClock
 from livegen.control.audioin import AudioInput
 from livegen.control.bus import ControlEvent
-from livegen.control.inputs import start_inputs
+from livegen.control.inputs import restart_inputs, start_inputs
 from livegen.control.tempo import TAP_ADDRESS
 from livegen.engine import Engine, open_engine
 from livegen.learn_mode import LearnMode
@@ -278,9 +278,8 @@ class LiveShow:
     def _restart_controls(self, old: Patch, new: Patch) -> None:
         # A saved patch with new OSC/MIDI settings takes effect without stopping the show.
         if asdict(old.osc) != asdict(new.osc) or asdict(old.midi) != asdict(new.midi):
-            self.runner.controls.close()
-            self.controls = self.runner.controls = start_inputs(new.osc, new.midi, new.mappings, self.engine.bus,
-                                                                self.clock.now, self.engine.registry)
+            self.controls = self.runner.controls = restart_inputs(self.runner.controls, new.osc, new.midi,
+                                                                  new.mappings, self.clock.now, self.engine.registry)
 
     def play(self, seconds: float | None = None) -> int:
         """Play until quit (key, window close, action) or ``seconds``; returns an exit code."""

@@ -149,8 +149,7 @@ def render(patch: Patch, out: str, frames: int | None = None, fps: float | None 
                 # A show recorded mid-set starts from the values it had when recording began.
                 if name in engine.registry and engine.registry[name].kind != "trigger":
                     engine.store.set(name, value, immediate=True)
-            for ev in f.events:
-                engine.push(ev)
+            engine.bus.schedule(f.events)  # not one push each: a long show is past the live queue's cap
         sink = open_file_sink(out, sink_fps, engine.size)
         extra = open_sinks(outputs, engine.size, sink_fps) if outputs else None
     except BaseException:

@@ -397,3 +397,156 @@ def test_osc_schema_lists_every_address_with_type_range_and_default(tmp_path, ca
     assert out["aliases"] == [{"address": "/style_mix", "target": "style.mix"}]
     assert "/livegen/scene/intro" in {a["address"] for a in out["actions"]}
     assert patch_osc_schema(parse_patch("", registry=reg), reg)["listen"] == "127.0.0.1:9000"
+
+
+# ---- feedback to the addresses a controller uses, replies where TouchDesigner listens, patterns ----
+
+@contextmanager
+def feedback_show(registry: ParamRegistry, osc_extra: str = "", tail: str = ""):
+    """A Show whose [osc] feedback goes to a real socket the test reads (``s.rx``)."""
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    rx.settimeout(5.0)
+    s = Show(registry, f'feedback = "127.0.0.1:{rx.getsockname()[1]}"\nfeedback_rate = 1000\n{osc_extra}{tail}')
+    s.rx = rx
+    try:
+        yield s
+    finally:
+        s.close()
+        rx.close()
+
+
+def received(rx: socket.socket) -> dict[str, object]:
+    """Every message in the datagrams waiting on ``rx`` (a bundle per feedback send)."""
+    out: dict[str, object] = {}
+    rx.settimeout(0.5)
+    try:
+        while True:
+            data = rx.recvfrom(65536)[0]
+            out.update(_addresses(data) if data.startswith(b"#bundle") else _addresses_of_message(data))
+    except TimeoutError:
+        return out
+
+
+def _addresses_of_message(data: bytes) -> dict[str, object]:
+    from pythonosc.osc_message import OscMessage
+
+    m = OscMessage(data)
+    return {m.address: m.params[0] if m.params else None}
+
+
+def test_a_scene_recall_moves_the_touchosc_fader_on_its_own_alias_and_mapped_address(registry):
+    """TouchOSC sends /1/fader1 (alias) and /1/rotary1 (mapped, 0..100): both must follow values set elsewhere."""
+    tail = ('[osc.aliases]\n"/1/fader1" = "style.mix"\n'
+            '[[mappings]]\nsource = "/1/rotary1"\ntarget = "generator.speed"\nin_range = [0, 100]\n')
+    with feedback_show(registry, tail=tail) as s:
+        s.frame()
+        received(s.rx)
+        s.store.set("style.mix", 0.25, immediate=True)  # as a scene recall or a replay would
+        s.store.set("generator.speed", 3.0, immediate=True)
+        time.sleep(0.002)
+        s.frame()
+        got = received(s.rx)
+        assert got["/1/fader1"] == pytest.approx(0.25)
+        assert got["/livegen/style/mix"] == pytest.approx(0.25)
+        assert got["/1/rotary1"] == pytest.approx(75.0)  # 3.0 of 0..4, in the rotary's own 0..100
+
+
+def test_enums_as_numbers_sends_choice_indexes_and_switches_as_0_1_for_touchdesigner_chops(registry):
+    with feedback_show(registry, "enums_as_numbers = true\n") as s:
+        s.store.set("compose.mode", "multiply", immediate=True)
+        s.store.set("fx.freeze", True, immediate=True)
+        s.frame()
+        got = received(s.rx)
+        assert got["/livegen/compose/mode"] == 2 and got["/livegen/fx/freeze"] == 1
+        s.send(encode_message("/livegen/compose/mode"))  # a query: the reply comes to the feedback port too
+        assert wait_for(lambda: s.inputs.osc.dispatcher.queries == 1)
+        assert received(s.rx) == {"/livegen/compose/mode": 2}
+
+
+def test_query_replies_go_to_the_feedback_port_not_the_senders_random_port(registry):
+    with feedback_show(registry) as s:
+        s.frame()
+        received(s.rx)
+        s.send(encode_message("/livegen/style/mix", "?"))
+        assert received(s.rx) == {"/livegen/style/mix": 0.0}
+
+
+def test_the_bpm_goes_out_once_as_the_tempo_parameter(registry):
+    with feedback_show(registry) as s:
+        s.store.set("tempo.bpm", 124.0, immediate=True)
+        t = s.now()
+        s.inputs.feedback(s.store.snapshot(t), {"fps": 30.0, "bpm": 124.0})
+        got = received(s.rx)
+        assert got["/livegen/tempo/bpm"] == pytest.approx(124.0)
+        assert "/livegen/status/bpm" not in got
+
+
+@pytest.mark.parametrize("pattern, moved", [
+    ("/livegen/{style,fx}/[mb]?[xn]*", {"style.mix", "fx.bend"}),
+    ("/livegen/style/m?x", {"style.mix"}),
+    ("/mix[!2]", {"style.mix"}),
+    ("/livegen/*/mix", {"style.mix"}),
+])
+def test_osc_address_patterns_reach_every_address_they_match(show, pattern, moved):
+    with show('[osc.aliases]\n"/mix1" = "style.mix"\n"/mix2" = "fx.bend"\n') as s:
+        s.send(encode_message(pattern, 0.5))
+        events = s.settle(len(moved) if pattern != "/mix[!2]" else 1)
+        assert {s.reg.by_address(e.address).name if s.reg.by_address(e.address) else e.address
+                for e in events} <= {"/mix1", *(f"/livegen/{m.replace('.', '/')}" for m in moved), *moved}
+        assert {name for name in moved if s.store.targets[name] == 0.5} == moved
+
+
+def test_a_malformed_pattern_is_one_line_and_nothing_moves(show):
+    with show() as s:
+        s.send(encode_message("/livegen/style/[mix", 0.5))
+        assert wait_for(lambda: "'[' without ']'" in s.inputs.osc.dispatcher.last_error)
+        assert s.store.targets["style.mix"] == 0.0
+
+
+def test_the_touchosc_layout_drives_every_parameter_to_both_ends_of_its_range(tmp_path, capsys):
+    """Unverified in TouchOSC itself (not available here): the story plays what each layout control
+    would send at both ends of its travel, over a real socket, and checks the parameter follows."""
+    import xml.etree.ElementTree as ET
+    import zlib
+
+    from livegen.control.osc.touchosc import touchosc_layout
+    from livegen.stages import default_registry
+
+    patch = tmp_path / "p.toml"
+    patch.write_text('name = "p"\n[scenes.calm]\nvalues = { "compose.amount" = 0.2 }\n')
+    out = tmp_path / "show.tosc"
+    assert osc_schema_main([str(patch), "--touchosc", str(out), "--compact"]) == 0
+    assert "wrote" in capsys.readouterr().err
+    root = ET.fromstring(zlib.decompress(out.read_bytes()))
+    assert root.tag == "lexml" and root.get("version") == "3"
+    assert touchosc_layout(default_registry(), ["calm"])[:2] == out.read_bytes()[:2]  # zlib header
+    faders = []
+    for node in root.iter("node"):
+        osc = node.find("messages/osc")
+        if osc is None:
+            continue
+        address = osc.find("path/partial/value").text
+        arg = osc.find("arguments/partial")
+        if node.get("type") == "FADER":
+            faders.append((address, float(arg.find("scaleMin").text), float(arg.find("scaleMax").text),
+                           arg.find("conversion").text))
+    assert "/livegen/scene/calm" in {n.find("messages/osc/path/partial/value").text
+                                     for n in root.iter("node") if n.find("messages/osc") is not None}
+    s = Show(default_registry(), "")
+    try:
+        moved = 0
+        for address, lo, hi, conversion in faders:
+            spec = s.reg.by_address(address)
+            for x in (lo, hi):
+                value = int(x) if conversion == "INTEGER" else float(x)
+                n = s.inputs.osc.dispatcher.received + 1
+                s.send(encode_message(address, value))
+                s.settle(n)
+                got = s.store.targets[spec.name]
+                want = spec.choices[int(x)] if spec.kind == "enum" else x
+                assert got == pytest.approx(want) if spec.kind != "enum" else got == want, address
+            moved += 1
+        assert moved == len(faders) >= 30
+    finally:
+        s.close()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +46,10 @@ class ControlBus:
 
     Continuous values may be pushed with a ``coalesce`` key: an undrained event with the same key
     is replaced by the newer one, so a 50 kHz OSC fader costs the loop one event per frame.
+
+    ``max_events`` bounds what live inputs may queue (a wedged loop must not eat all memory).
+    Replays hand over their whole, already bounded, time-ordered list with :meth:`schedule`:
+    it is read in place and never counts against that cap.
     """
 
     def __init__(self, max_events: int = 1_000_000) -> None:
@@ -54,6 +58,8 @@ class ControlBus:
         self._seq = itertools.count()  # keeps arrival order for equal timestamps
         self._lock = threading.Lock()
         self._max = max_events
+        self._scheduled: list[tuple[float, int, ControlEvent]] = []
+        self._next_scheduled = 0
         self.dropped = 0
         self.coalesced = 0
 
@@ -84,19 +90,51 @@ class ControlBus:
         heapq.heappush(self._heap, (event.t, next(self._seq), event))
         return True
 
-    def drain(self, until: float) -> list[ControlEvent]:
-        """Remove and return all events with ``t <= until``, oldest first."""
+    def schedule(self, events: Iterable[ControlEvent]) -> None:
+        """Queue a replay's events (any number: the file's own limit bounds them) for their times."""
         with self._lock:
-            items: list[tuple[float, int, ControlEvent]] = []
-            while self._heap and self._heap[0][0] <= until:
-                items.append(heapq.heappop(self._heap))
-            if self._latest:
-                due = [k for k, item in self._latest.items() if item[0] <= until]
-                if due:
-                    items.extend(self._latest.pop(k) for k in due)
-                    items.sort(key=lambda item: (item[0], item[1]))
-        return [item[2] for item in items]
+            rest = self._scheduled[self._next_scheduled:]
+            new = [(ev.t, next(self._seq), ev) for ev in events]
+            self._scheduled = sorted(rest + new, key=lambda item: (item[0], item[1]))
+            self._next_scheduled = 0
+
+    def drain(self, until: float, limit: int | None = None) -> list[ControlEvent]:
+        """Remove and return the events with ``t <= until``, oldest first; at most ``limit`` of them.
+
+        With a limit, the newest due events stay queued for the next drain: a flood (thousands of
+        MIDI messages, a burst of future-dated OSC triggers falling due together) is spread over
+        frames instead of stalling one.
+        """
+        with self._lock:
+            out: list[ControlEvent] = []
+            latest = sorted((t, seq, key) for key, (t, seq, _) in self._latest.items() if t <= until)
+            heap, sched = self._heap, self._scheduled
+            li = self._next_scheduled
+            lj = 0
+            while limit is None or len(out) < limit:
+                best: tuple[float, int] | None = None
+                source = -1
+                if heap and heap[0][0] <= until:
+                    best, source = heap[0][:2], 0
+                if li < len(sched) and sched[li][0] <= until and (best is None or sched[li][:2] < best):
+                    best, source = sched[li][:2], 1
+                if lj < len(latest) and (best is None or latest[lj][:2] < best):
+                    source = 2
+                if source == 0:
+                    out.append(heapq.heappop(heap)[2])
+                elif source == 1:
+                    out.append(sched[li][2])
+                    li += 1
+                elif source == 2:
+                    out.append(self._latest.pop(latest[lj][2])[2])
+                    lj += 1
+                else:
+                    break
+            self._next_scheduled = li
+            if li and li == len(sched):
+                self._scheduled, self._next_scheduled = [], 0
+        return out
 
     def __len__(self) -> int:
         with self._lock:
-            return len(self._heap) + len(self._latest)
+            return len(self._heap) + len(self._latest) + len(self._scheduled) - self._next_scheduled

@@ -18,6 +18,7 @@ from typing import Any
 
 import tomlkit
 
+from livegen.config import ConfigError
 from livegen.control.actions import ACTIONS
 from livegen.control.bus import ControlEvent
 from livegen.control.mapping.schema import MappingConfig
@@ -34,6 +35,7 @@ class MidiLearn:
         self.registry = registry
         self.target: str | None = None
         self.options: dict[str, Any] = {}
+        self.skipped = ""  # the last moved control that cannot be learned for this target, and why
         self._counts: dict[str, int] = {}
 
     @property
@@ -41,7 +43,13 @@ class MidiLearn:
         return self.target is not None
 
     def begin(self, target: str, **options: Any) -> None:
-        """Start learning for a parameter or action; ``options`` are extra MappingConfig fields."""
+        """Start learning for a parameter or action; ``options`` are extra MappingConfig fields.
+
+        ``scene:NAME`` (or ``scene`` with ``arg``) learns a pad that recalls that scene; plain
+        ``scene`` learns only program change (which carries the scene number itself).
+        """
+        if target.startswith("scene:") and len(target) > len("scene:"):
+            target, options = "scene", {**options, "arg": target[len("scene:"):]}
         if target not in self.registry and target not in ACTIONS:
             raise ValueError(f"{target!r} is neither a parameter nor an action ({', '.join(ACTIONS)})")
         fields = {f.name for f in dataclasses.fields(MappingConfig)} - {"source", "target"}
@@ -50,6 +58,7 @@ class MidiLearn:
             raise ValueError(f"unknown mapping option(s): {', '.join(sorted(unknown))}")
         self.target = target
         self.options = dict(options)
+        self.skipped = ""
         self._counts.clear()
 
     def cancel(self) -> None:
@@ -65,6 +74,16 @@ class MidiLearn:
         except (ValueError, IndexError, TypeError):
             return None  # an address no control of ours makes (a hand-edited show log): not learnable
         if source is None:
+            return None
+        if self.target == "scene" and not self.options.get("arg") and not source.startswith("midi/program/"):
+            # A pad or fader carries no scene number: the mapping would fail on every press.
+            self.skipped = (f"{source} moved, but a scene pad needs the scene it recalls "
+                            "(learn scene:NAME, or --arg NAME)")
+            return None
+        try:
+            MappingConfig(source=source, target=self.target, **self.options)
+        except ConfigError as e:
+            self.skipped = f"{source[:80]!r} cannot be a mapping source ({e})"
             return None
         n = self._counts.get(source, 0) + 1
         self._counts[source] = n
@@ -135,7 +154,8 @@ def write_mapping(patch_path: str | Path, mapping: MappingConfig,
     (the app's patch parser) checks the new text as a whole patch before the file is replaced
     (atomically); whatever it raises leaves the file as it was.
     """
-    path = Path(patch_path)
+    # Write through a symlink to the file it names; keep that file's permission bits.
+    path = Path(os.path.realpath(patch_path))
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     doc = tomlkit.parse(text)
     table = mapping_table(mapping)
@@ -155,12 +175,20 @@ def write_mapping(patch_path: str | Path, mapping: MappingConfig,
     new_text = tomlkit.dumps(doc)
     if validate is not None:
         validate(new_text, path)
+    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(new_text)
+        os.chmod(tmp, mode)  # mkstemp makes 0600: the patch keeps the mode it had
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return replaced
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

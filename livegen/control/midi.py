@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -36,29 +37,45 @@ class MidiConfig:
     exclude: list[str] = field(default_factory=list)  # port name substrings never opened
     clock: bool = True  # receive MIDI clock (tempo follows it when [tempo] source = "midi")
     program_change: bool = True  # program change n recalls scene n+1 unless a mapping takes it
-    api: Literal["auto", "jack", "alsa"] = "auto"  # auto: ALSA when /dev/snd/seq exists, else JACK
+    # auto: the platform's own MIDI system (CoreMIDI on macOS, Windows MM on Windows; on Linux
+    # ALSA where its sequencer exists, else JACK), or one named here.
+    api: Literal["auto", "alsa", "jack", "coremidi", "winmm"] = "auto"
     rescan: float = 1.0  # seconds between looks for new or returning ports
+    feedback: bool = False  # send mapped values back (pad LEDs, motor faders, LED rings) to the controller
+    outputs: list[str] = field(default_factory=list)  # output port substrings for feedback; empty = as inputs
 
     def __post_init__(self) -> None:
         if not 0.05 <= self.rescan <= 60:
             raise ConfigError("rescan", f"expected 0.05..60 seconds, got {self.rescan}")
 
 
-def resolve_api(api: str) -> str:
-    """'auto' picks ALSA where the sequencer device exists (a normal Linux desktop), else JACK."""
+# rtmidi's API numbers by the name a patch uses (rtmidi.API_LINUX_ALSA ... without importing it here).
+_RTMIDI_APIS = {"alsa": 2, "jack": 3, "coremidi": 1, "winmm": 4}
+
+
+def resolve_api(api: str, platform: str = sys.platform) -> str:
+    """The MIDI system 'auto' means on ``platform``; a named one is kept."""
     if api != "auto":
         return api
+    if platform == "darwin":
+        return "coremidi"
+    if platform.startswith(("win", "cygwin")):
+        return "winmm"
     return "alsa" if os.path.exists("/dev/snd/seq") else "jack"
 
 
 def _rtmidi_api(api: str) -> int:
+    """rtmidi's number for ``api``; ValueError when this python-rtmidi was built without it."""
     import rtmidi
 
+    number = _RTMIDI_APIS[api]
+    if number not in rtmidi.get_compiled_api():
+        built = ", ".join(k for k, v in _RTMIDI_APIS.items() if v in rtmidi.get_compiled_api()) or "none"
+        raise ValueError(f"[midi] api = {api!r}: this python-rtmidi has no {api} support (it has: {built})")
     if api == "jack":
         # A client must never start a JACK server by itself in the middle of a show.
         os.environ.setdefault("JACK_NO_START_SERVER", "1")
-        return rtmidi.API_UNIX_JACK
-    return rtmidi.API_LINUX_ALSA
+    return number
 
 
 class MidiInputs:
@@ -71,7 +88,7 @@ class MidiInputs:
         self.now = now
         self.client_name = client_name
         self.api = resolve_api(config.api)
-        self._rtapi = _rtmidi_api(self.api)
+        self.rtapi = _rtmidi_api(self.api)
         self._scanner: Any = None
         self._open: dict[str, Any] = {}
         self._lock = threading.Lock()  # scan() runs in the thread and from tests/learn
@@ -85,6 +102,7 @@ class MidiInputs:
         self.reconnects = 0
         self.error = ""
         self._seen: set[str] = set()
+        self.touched: dict[str, float] = {}  # bus address -> monotonic time of its last message (feedback)
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -115,13 +133,15 @@ class MidiInputs:
 
     # ---- ports --------------------------------------------------------------------------
 
-    def wanted(self, name: str) -> bool:
-        if name.startswith(self.client_name + ":"):
+    def wanted(self, name: str, outputs: bool = False) -> bool:
+        """Whether to open port ``name``: an input, or with ``outputs`` a feedback output."""
+        if name.startswith(self.client_name + ":") or name.startswith("livegen"):
             return False  # our own ports (and those of a second livegen)
         low = name.lower()
         if any(x.lower() in low for x in self.config.exclude):
             return False
-        return not self.config.inputs or any(x.lower() in low for x in self.config.inputs)
+        want = (self.config.outputs or self.config.inputs) if outputs else self.config.inputs
+        return not want or any(x.lower() in low for x in want)
 
     def scan(self) -> None:
         """Open wanted ports that appeared, close ports that vanished."""
@@ -129,21 +149,33 @@ class MidiInputs:
 
         with self._lock:
             now = time.monotonic()
-            if self._open and now >= self._next_probe:
+            fresh: list[str] | None = None
+            if self._scanner is not None and now >= self._next_probe:
                 self._next_probe = now + self.probe_every
-                self._probe()
+                fresh = self._probe() if self._open else self._fresh_ports()
             if self._scanner is None:
                 try:
-                    self._scanner = rtmidi.MidiIn(rtapi=self._rtapi, name=f"{self.client_name}-scan")
+                    self._scanner = rtmidi.MidiIn(rtapi=self.rtapi, name=f"{self.client_name}-scan")
                 except Exception as e:
                     hint = " (is jackd running?)" if self.api == "jack" else ""
+                    if not self.error.startswith("no MIDI system"):
+                        log.warning("midi: no MIDI system (%s)%s; looking again every few seconds", self.api, hint)
                     self.error = f"no MIDI system{hint}: {e}"
                     # Each failed try makes libjack print to stderr: look less often.
                     self._backoff = min(self._backoff * 2, 5.0)
                     return
+                if self.error.startswith(("no MIDI system", "MIDI system gone")):
+                    log.warning("midi: the MIDI system (%s) is back; looking for ports", self.api)
                 self._backoff = self.config.rescan
                 self.error = ""
             names = self._scanner.get_ports()
+            if fresh is not None and any(self.wanted(n) and n not in names for n in fresh):
+                # A fresh client sees a wanted port the long-lived one does not: the scan client
+                # belongs to a MIDI server that restarted (with no port of ours open to notice it).
+                log.warning("midi: the MIDI system (%s) restarted; looking for ports again", self.api)
+                _abandon(self._scanner)
+                self._scanner = rtmidi.MidiIn(rtapi=self.rtapi, name=f"{self.client_name}-scan")
+                names = self._scanner.get_ports()
             for name in list(self._open):
                 if name not in names:
                     log.info("midi: %s went away; will reopen it when it returns", name)
@@ -161,11 +193,9 @@ class MidiInputs:
         import rtmidi
 
         try:
-            probe = rtmidi.MidiOut(rtapi=self._rtapi, name=f"{self.client_name}-probe")
+            probe = rtmidi.MidiOut(rtapi=self.rtapi, name=f"{self.client_name}-probe")
         except Exception as e:
-            self.error = f"MIDI system gone ({e}); waiting for it to come back"
-            log.warning("midi: %s", self.error)
-            self._forget_all(server_gone=True)
+            self._server_gone(e)
             return
         try:
             ours = probe.get_ports()  # our input ports are the writable ones others see
@@ -175,6 +205,25 @@ class MidiInputs:
         if dead:
             log.warning("midi: the MIDI server restarted; reopening %s", ", ".join(dead))
             self._forget_all(server_gone=True)
+
+    def _fresh_ports(self) -> list[str] | None:
+        """The ports a new client sees (None when the MIDI system is gone: then the scan client is dropped)."""
+        import rtmidi
+
+        try:
+            probe = rtmidi.MidiIn(rtapi=self.rtapi, name=f"{self.client_name}-probe")
+        except Exception as e:
+            self._server_gone(e)
+            return None
+        try:
+            return list(probe.get_ports())
+        finally:
+            probe.delete()
+
+    def _server_gone(self, e: Exception) -> None:
+        self.error = f"MIDI system gone ({e}); waiting for it to come back"
+        log.warning("midi: %s", self.error)
+        self._forget_all(server_gone=True)
 
     def _forget_all(self, server_gone: bool = False) -> None:
         for name in list(self._open):
@@ -193,7 +242,7 @@ class MidiInputs:
         import rtmidi
 
         try:
-            port = rtmidi.MidiIn(rtapi=self._rtapi, name=self.client_name)
+            port = rtmidi.MidiIn(rtapi=self.rtapi, name=self.client_name)
             names = port.get_ports()
             if name not in names:
                 port.delete()
@@ -233,7 +282,9 @@ class MidiInputs:
             self.malformed += 1
             return
         self.received += 1
+        arrived = time.monotonic()
         for address, value in message_events(msg):
+            self.touched[address] = arrived
             self.bus.push_stamped(self.now, "midi", address, value)
 
     @property

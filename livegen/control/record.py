@@ -16,11 +16,13 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import math
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from livegen import limits
 from livegen.control.bus import ControlEvent
 from livegen.control.midikinds import message_events
 
@@ -61,13 +63,30 @@ def make_header(patch_path: str | Path | None = None, patch_hash: str = "", seed
     return header
 
 
-class ShowRecorder:
-    """Appends a JSON line per event and per frame; flushed at least once a second."""
+def clip_text(value: Any) -> Any:
+    """A string value cut to ``limits.TEXT_VALUE_CHARS`` (with a mark), anything else as it is.
 
-    def __init__(self, path: str | Path, header: dict[str, Any], flush_every: float = 1.0) -> None:
+    Log lines and show logs keep at most this much of a value: a sender spraying 20 KB scene
+    names must not write gigabytes an hour (such values are refused anyway; this bounds the record).
+    """
+    if isinstance(value, str) and len(value) > limits.TEXT_VALUE_CHARS:
+        return value[:limits.TEXT_VALUE_CHARS] + f"…(+{len(value) - limits.TEXT_VALUE_CHARS} chars)"
+    return value
+
+
+class ShowRecorder:
+    """Appends a JSON line per event and per frame; flushed at least once a second.
+
+    The file is created exclusively: an existing recording is never overwritten (FileExistsError)
+    unless ``overwrite`` (``--force``) says so.
+    """
+
+    def __init__(self, path: str | Path, header: dict[str, Any], flush_every: float = 1.0,
+                 overwrite: bool = False) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._f: IO[str] = self.path.open("w", encoding="utf-8")
+        # "x": two recordings started in the same second, or a --record name that exists, never clobber.
+        self._f: IO[str] = self.path.open("w" if overwrite else "x", encoding="utf-8")
         self.flush_every = flush_every
         self.frames = 0
         self.events = 0
@@ -84,7 +103,10 @@ class ShowRecorder:
         if self._f.closed:
             return
         for ev in events:
-            self._write({"event": ev.to_json()})
+            d = ev.to_json()
+            d["address"] = clip_text(d["address"])
+            d["value"] = clip_text(d["value"])
+            self._write({"event": d})
         self._write({"frame": frame, "t": t})
         self.frames += 1
         self.events += len(events)
@@ -131,8 +153,20 @@ class ControlFile:
 
 
 def load_controls(path: str | Path) -> ControlFile:
-    """Read a show log (.jsonl) or a Standard MIDI File (.mid/.midi); ValueError names file and line."""
+    """Read a show log (.jsonl) or a Standard MIDI File (.mid/.midi); ValueError names file and line.
+
+    Times are checked here, before a replay starts: every event time finite and >= 0, events in
+    time order, frame times finite and increasing by at least ``limits.FRAME_SPACING_MIN_S``, a
+    MIDI file's ticks_per_beat above 0; at most ``limits.REPLAY_EVENTS_MAX`` events and
+    ``limits.CONTROL_FILE_BYTES`` bytes.
+    """
     path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise ValueError(f"{path}: cannot read ({e.strerror or e})") from None
+    if size > limits.CONTROL_FILE_BYTES:
+        raise ValueError(f"{path}: {size} bytes is more than the {limits.CONTROL_FILE_BYTES} a control file may have")
     suffix = path.suffix.lower()
     if suffix in (".mid", ".midi", ".smf"):
         return _load_midi(path)
@@ -150,12 +184,19 @@ def _load_show(path: Path) -> ControlFile:
     event_frames: list[int] = []
     frames: list[float] = []
     header: dict[str, Any] = {}
-    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
+    numbered = [(i, line) for i, line in enumerate(lines) if line.strip()]
+    last = numbered[-1][0] if numbered else -1
+    try:
+        # One decoder call for the whole file is several times faster than one per line; a
+        # file that does not decode that way is read line by line to name the bad line.
+        objs: list[Any] | None = json.loads("[" + ",".join(line for _, line in numbered) + "]")
+        if len(objs) != len(numbered):
+            objs = None
+    except (json.JSONDecodeError, RecursionError):
+        objs = None
+    for k, (i, line) in enumerate(numbered):
         try:
-            obj = json.loads(line)
+            obj = objs[k] if objs is not None else json.loads(line)
             if not isinstance(obj, dict):
                 raise ValueError("not a JSON object")
             if "livegen_show" in obj:
@@ -163,14 +204,24 @@ def _load_show(path: Path) -> ControlFile:
                     raise ValueError("header line after the start")
                 header = obj
             elif "event" in obj:
-                events.append(ControlEvent.from_json(obj["event"]))
+                ev = ControlEvent.from_json(obj["event"])
+                _check_time(ev.t, events[-1].t if events else 0.0, f"event {len(events)}")
+                if len(events) >= limits.REPLAY_EVENTS_MAX:
+                    raise ValueError(f"more than {limits.REPLAY_EVENTS_MAX} events")
+                events.append(ev)
                 event_frames.append(len(frames))
             elif "frame" in obj:
-                frames.append(float(obj["t"]))
+                t = float(obj["t"])
+                n = len(frames)
+                _check_time(t, 0.0, f"frame {n}")
+                if frames and not t - frames[-1] >= limits.FRAME_SPACING_MIN_S:
+                    raise ValueError(f"frame {n}: time {t!r} is not at least {limits.FRAME_SPACING_MIN_S:g} s "
+                                     f"after frame {n - 1} ({frames[-1]!r}); frame times must increase")
+                frames.append(t)
             else:
                 raise ValueError("neither header, event nor frame")
         except (ValueError, KeyError, TypeError) as e:
-            if i == last and i > 0:
+            if i == last and i > 0 and isinstance(e, json.JSONDecodeError):
                 break  # the last line of a log cut by a crash may be partial: keep what came before
             raise ValueError(f"{path}:{i + 1}: bad show-log line ({e})") from None
     if not header:
@@ -189,6 +240,8 @@ def _load_midi(path: Path) -> ControlFile:
         mid = mido.MidiFile(path)
     except (OSError, EOFError, ValueError, KeyError, IndexError) as e:
         raise ValueError(f"{path}: not a readable MIDI file ({e})") from None
+    if mid.ticks_per_beat <= 0:
+        raise ValueError(f"{path}: ticks_per_beat is {mid.ticks_per_beat}; a MIDI file needs 1 or more")
     if mid.type == 2:
         raise ValueError(f"{path}: MIDI file type 2 (independent sequences) is not supported; use type 0 or 1")
     events: list[ControlEvent] = []
@@ -199,10 +252,22 @@ def _load_midi(path: Path) -> ControlFile:
             t += msg.time
             if msg.is_meta:
                 continue
+            if not math.isfinite(t):
+                raise ValueError(f"time {t!r} after {len(events)} events is not finite")
             for address, value in message_events(msg):
+                if len(events) >= limits.REPLAY_EVENTS_MAX:
+                    raise ValueError(f"more than {limits.REPLAY_EVENTS_MAX} events")
                 events.append(ControlEvent(t, "midifile", address, value))
-    except (ValueError, KeyError, TypeError) as e:
+    except (ValueError, KeyError, TypeError, ZeroDivisionError, OverflowError) as e:
         raise ValueError(f"{path}: bad MIDI data ({e})") from None
     header = {"format": "mid", "type": mid.type, "ticks_per_beat": mid.ticks_per_beat,
               "tracks": len(mid.tracks), "length": t}
     return ControlFile(path, events, [], header)
+
+
+def _check_time(t: float, after: float, what: str) -> None:
+    """ValueError unless ``t`` is a finite time >= 0 and not before ``after`` (the previous one)."""
+    if not math.isfinite(t) or t < 0:
+        raise ValueError(f"{what}: time {t!r} is not a finite time >= 0")
+    if t < after:
+        raise ValueError(f"{what}: time {t!r} is before the one above it ({after!r}); a show log is in time order")

@@ -64,3 +64,29 @@ def position(spec: ParamSpec, value: Any) -> float:
     if spec.kind == "enum":
         return float(spec.choices.index(value)) if value in spec.choices else 0.0
     return float(value)
+
+
+def source_value(spec: ParamSpec, value: Any, curve: str, invert: bool, steps: int,
+                 in_range: tuple[float, float], out_range: tuple[float, float]) -> float:
+    """The raw control value that would set ``value`` through an absolute mapping: the way back, for feedback.
+
+    Inverts the output range, the named curve, ``invert`` and the input range, so a motor
+    fader or an LED ring echoing a parameter sits where moving it would have put the value.
+    """
+    out_lo, out_hi = out_range
+    y = position(spec, value)
+    x = 0.0 if out_hi == out_lo else (y - out_lo) / (out_hi - out_lo)
+    x = min(max(x, 0.0), 1.0)
+    if curve == "exponential":
+        x = shape(x, "logarithmic")
+    elif curve == "logarithmic":
+        x = shape(x, "exponential")
+    elif curve == "toggle":
+        x = 1.0 if x >= 0.5 else 0.0
+    elif curve == "step":
+        levels = steps or auto_steps(spec)
+        x = (round(x * (levels - 1)) + 0.5) / levels  # the middle of that level's zone on the fader
+    if invert:
+        x = 1.0 - x
+    in_lo, in_hi = in_range
+    return in_lo + x * (in_hi - in_lo)

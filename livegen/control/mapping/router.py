@@ -18,6 +18,7 @@ Addresses the router understands:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,9 +64,11 @@ class Mapper:
 
     def __init__(self, registry: ParamRegistry, mappings: list[MappingConfig] | None = None,
                  aliases: dict[str, str] | None = None, tempo: Tempo | None = None,
-                 midi_clock: MidiClockFollower | None = None, program_scenes: bool = True) -> None:
+                 midi_clock: MidiClockFollower | None = None, program_scenes: bool = True,
+                 osc_tempo: bool = False) -> None:
         self.registry = registry
         self.tempo = tempo
+        self.osc_tempo = osc_tempo  # [tempo] source = "osc": /livegen/tempo/beat sets the phase
         self.midi_clock = midi_clock
         self.program_scenes = program_scenes
         self._routes: dict[str, list[Route]] = {}
@@ -154,6 +157,9 @@ class Mapper:
     def _direct_action(self, hit: OscTarget, event: ControlEvent) -> list[Action]:
         v = event.value
         where = f"{event.source} {event.address}"
+        if hit.action == "beat":
+            self._beat_sync(v, event.t, where)
+            return []
         if hit.action == "scene":
             if hit.arg:
                 return [] if (v is not None and not is_on(v)) else [("scene", hit.arg)]
@@ -165,6 +171,20 @@ class Mapper:
         if v is None or is_on(v):
             return [(hit.action, None)]
         return []
+
+    def _beat_sync(self, value: Any, t: float, where: str) -> None:
+        """``/livegen/tempo/beat BEAT [BPM]``: an OSC sender's beat position sets the tempo's phase."""
+        if not self.osc_tempo or self.tempo is None:
+            raise ValueError(f"{where}: the beat follows OSC only with [tempo] source = \"osc\"")
+        args = value if isinstance(value, list) else [value]
+        try:
+            beat = float(args[0])
+            bpm = float(args[1]) if len(args) > 1 else None
+        except (TypeError, ValueError, IndexError):
+            raise ValueError(f"{where}: expected a beat position [, bpm], got {value!r}") from None
+        if not math.isfinite(beat) or (bpm is not None and not 20 <= bpm <= 300):
+            raise ValueError(f"{where}: expected a finite beat and a bpm of 20..300, got {value!r}")
+        self.tempo.sync(beat, t, bpm)
 
     def _apply_midi(self, event: ControlEvent, store: ParameterStore) -> list[Action]:
         address = event.address

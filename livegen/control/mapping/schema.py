@@ -49,6 +49,10 @@ class MappingConfig:
     step_size: float = 0.0  # relative encoders: fraction of the output range per tick; 0 = 1/128
     quantise: Quantise = "off"
     index: int = 0  # which OSC argument carries the value
+    # Feedback (MIDI/OSC out): raw values that show a pad off / on (LED colours), and the MIDI
+    # channel to send them on (APC mini mk2: 7 = full brightness); default the input range and channel.
+    led: tuple[float, float] | None = None
+    led_channel: int = 0
 
     def __post_init__(self) -> None:
         if is_midi(self.source):
@@ -80,6 +84,10 @@ class MappingConfig:
             raise ConfigError("step_size", "must be >= 0")
         if self.index < 0:
             raise ConfigError("index", "must be >= 0")
+        if self.led is not None and not all(math.isfinite(v) and 0 <= v <= 16383 for v in self.led):
+            raise ConfigError("led", "expected [off, on] raw values of the control (0..127 for notes and CCs)")
+        if not 0 <= self.led_channel <= 16:
+            raise ConfigError("led_channel", "expected a MIDI channel 1..16, or 0 for the source's own")
         if self.encoder != "absolute" and self.curve != "linear":
             raise ConfigError("curve", "relative encoders move by steps; use curve = \"linear\"")
         if self.target == "record" and self.arg not in ("", *RECORD_ARGS):

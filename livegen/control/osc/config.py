@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from livegen import limits
 from livegen.config import ConfigError
 
 
@@ -35,7 +36,10 @@ class OscConfig:
     aliases: dict[str, str] = field(default_factory=dict)  # "/style_mix" = "style.mix"
     feedback: str = ""  # host:port that receives parameter changes, fps, beat, scene, errors
     feedback_rate: float = 30.0  # feedback bundles per second at most
-    reply_port: int = 0  # queries are answered to this port on the sender's host; 0 = the sender's port
+    # Queries are answered to this port on the sender's host; 0 = to the feedback host:port when
+    # there is one (where TouchDesigner's OSC In listens), else to the sender's own port.
+    reply_port: int = 0
+    enums_as_numbers: bool = False  # feedback and replies send enum index and 0/1 (TouchDesigner CHOPs drop strings)
     recv_buffer: int = 4 * 1024 * 1024  # SO_RCVBUF bytes; the kernel default loses floods
     max_delay: float = 60.0  # bundles timed further ahead are applied on arrival
 
@@ -66,7 +70,8 @@ class OscConfig:
                 raise ConfigError("feedback", str(e)) from None
         if not 1 <= self.feedback_rate <= 1000:
             raise ConfigError("feedback_rate", f"expected 1..1000 per second, got {self.feedback_rate}")
-        if self.recv_buffer < 65536:
-            raise ConfigError("recv_buffer", "expected at least 65536 bytes")
+        if not 65536 <= self.recv_buffer <= limits.OSC_RECV_BUFFER_MAX:
+            raise ConfigError("recv_buffer", f"expected 65536..{limits.OSC_RECV_BUFFER_MAX} bytes, "
+                                             f"got {self.recv_buffer}")
         if not self.max_delay >= 0:
             raise ConfigError("max_delay", "must be >= 0 seconds")

@@ -8,6 +8,7 @@ with what :func:`schema` prints for ``livegen osc-schema``: every parameter unde
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -15,9 +16,10 @@ from typing import Any, Literal
 from livegen.config import ConfigError
 from livegen.control.actions import ACTIONS
 from livegen.control.osc.config import OscConfig
-from livegen.params import OSC_PREFIX, ParamRegistry, ParamSpec
+from livegen.params import OSC_PREFIX, ParamRegistry, ParamSpec, param_address
 
 STATUS_PREFIX = OSC_PREFIX + "status/"  # feedback: fps, beat, bpm, scene, error ...
+TEMPO_BEAT = OSC_PREFIX + "tempo/beat"  # [tempo] source = "osc": the sender's beat position (and bpm)
 _SCENE = "scene/"
 
 
@@ -63,6 +65,8 @@ class AddressBook:
         spec = self.registry.by_address(address)
         if spec is not None:
             return OscTarget("param", spec=spec)
+        if address == TEMPO_BEAT:
+            return OscTarget("action", action="beat")
         if address.startswith(OSC_PREFIX):
             tail = address[len(OSC_PREFIX):]
             if tail in ACTIONS:
@@ -71,12 +75,75 @@ class AddressBook:
                 return OscTarget("action", action="scene", arg=tail[len(_SCENE):])
         return None
 
+    def match(self, pattern: str) -> list[str]:
+        """The addresses an OSC 1.0 address pattern (``* ? [a-z] [!0-9] {a,b}``) selects; ValueError if malformed.
+
+        Parameters, aliases and mapped sources only: ``/livegen/*`` must not also quit the show.
+        """
+        rx = pattern_regex(pattern)
+        candidates = [*(param_address(n) for n in self.registry.names), *self._aliases, *sorted(self.mapped)]
+        return [a for a in candidates if rx.fullmatch(a)]
+
     def coalescable(self, address: str) -> bool:
         """Only direct continuous parameters: mapped sources may be toggles or encoder deltas."""
         if address in self.mapped:
             return False
         hit = self.resolve(address)
         return hit is not None and hit.kind == "param" and hit.spec is not None and hit.spec.continuous
+
+
+PATTERN_CHARS = frozenset("*?[]{}")
+
+
+def is_pattern(address: str) -> bool:
+    return not PATTERN_CHARS.isdisjoint(address)
+
+
+def pattern_regex(pattern: str) -> re.Pattern[str]:
+    """The regular expression of an OSC 1.0 address pattern; ValueError names what is malformed.
+
+    ``*`` any run of characters and ``?`` any one character, neither crossing a ``/``;
+    ``[abc]``, ``[a-z]``, ``[!a-z]`` one character of (or not of) a set; ``{foo,bar}`` one of
+    the comma-separated strings.
+    """
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            end = pattern.find("]", i + 1)
+            if end < 0:
+                raise ValueError(f"address pattern {pattern!r}: '[' without ']'")
+            body = pattern[i + 1:end]
+            negate = body.startswith("!")
+            body = body[1:] if negate else body
+            if not body:
+                raise ValueError(f"address pattern {pattern!r}: empty []")
+            parts = []
+            for j, ch in enumerate(body):
+                # A '-' between two characters is a range; anywhere else it is itself.
+                parts.append("-" if ch == "-" and 0 < j < len(body) - 1 else re.escape(ch))
+            out.append(("[^/" if negate else "[") + "".join(parts) + "]")
+            i = end
+        elif c == "{":
+            end = pattern.find("}", i + 1)
+            if end < 0:
+                raise ValueError(f"address pattern {pattern!r}: '{{' without '}}'")
+            out.append("(?:" + "|".join(re.escape(x) for x in pattern[i + 1:end].split(",")) + ")")
+            i = end
+        elif c in "]}":
+            raise ValueError(f"address pattern {pattern!r}: {c!r} without its opening bracket")
+        else:
+            out.append(re.escape(c))
+        i += 1
+    try:
+        return re.compile("".join(out))
+    except re.error as e:  # a reversed range such as [z-a]
+        raise ValueError(f"address pattern {pattern!r}: {e}") from None
 
 
 def schema(registry: ParamRegistry, osc: OscConfig, mapped: Iterable[tuple[str, str]],
@@ -100,13 +167,20 @@ def schema(registry: ParamRegistry, osc: OscConfig, mapped: Iterable[tuple[str, 
         {"address": OSC_PREFIX + "record", "args": "start | stop | toggle | 1 | 0 (none = toggle)",
          "description": "start or stop recording the show"},
         {"address": OSC_PREFIX + "quit", "args": "none", "description": "end the show"},
+        {"address": TEMPO_BEAT, "args": "beat position [, bpm]",
+         "description": "with [tempo] source = \"osc\": the sender's beat (e.g. a beat counter) sets the phase"},
     ]
-    feedback = [OSC_PREFIX + "<param/path> (on change)", STATUS_PREFIX + "beat",
-                STATUS_PREFIX + "<key> for each status value the engine reports (fps, bpm, scene, error ...)"]
+    feedback = [OSC_PREFIX + "<param/path> (on change; the bpm as " + OSC_PREFIX + "tempo/bpm)",
+                "each alias and mapped OSC source of a parameter (on change; mapped ones in the source's range)",
+                STATUS_PREFIX + "beat",
+                STATUS_PREFIX + "<key> for each status value the engine reports (fps, display_fps, scene, error ...)"]
     return {
         "listen": f"{osc.host}:{osc.port}",
         "types": "int32, float32, double64, int64, true/false, string (enum choices, scene names)",
         "query": "send a parameter address with no argument (or '?') to get its value back",
+        "replies_to": (f"port {osc.reply_port} on the sender's host" if osc.reply_port else
+                       osc.feedback if osc.feedback else "the sender's own host and port"),
+        "enums_as_numbers": osc.enums_as_numbers,
         "parameters": params,
         "aliases": aliases,
         "mappings": mappings,

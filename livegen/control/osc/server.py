@@ -25,12 +25,42 @@ from typing import Any
 
 from pythonosc.osc_packet import OscPacket
 
+from livegen import limits
 from livegen.control.bus import ControlBus
-from livegen.control.osc.config import OscConfig, ipv4
-from livegen.control.osc.schema import AddressBook, OscTarget
+from livegen.control.osc.config import OscConfig, ipv4, parse_host_port
+from livegen.control.osc.schema import AddressBook, OscTarget, is_pattern
 from livegen.control.osc.wire import encode_message, parse_simple, plain
 
 log = logging.getLogger("livegen.osc")
+_ERROR_CHARS = 2 * limits.TEXT_VALUE_CHARS  # a 20 KB address or scene name is not logged whole
+
+
+class _QuietPythonOsc(logging.Filter):
+    """Keeps python-osc's own warnings (one per odd datagram, with its bytes) off the root logger.
+
+    python-osc logs with ``logging.warning`` on the root logger for every content it cannot
+    identify; a sender spraying bad bundles would write without bound. They are counted and
+    reported on livegen's logger instead, at most one line per 2 s, cut to a bounded length.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.suppressed = 0
+        self._last = -1e9
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "pythonosc" not in record.pathname:
+            return True
+        self.suppressed += 1
+        now = time.monotonic()
+        if now - self._last >= 2.0:
+            self._last = now
+            text = record.getMessage()[:_ERROR_CHARS]
+            log.warning("osc: python-osc: %s (%d such warnings so far)", text, self.suppressed)
+        return False
+
+
+PYTHON_OSC_WARNINGS = _QuietPythonOsc()
 
 
 class OscDispatcher:
@@ -63,9 +93,12 @@ class OscDispatcher:
         self._last_log = -1e9
         self._errors_since_log = 0
         self._known: dict[str, tuple[bool, OscTarget | None, bool]] = {}
+        self._patterns: dict[str, list[str]] = {}
 
     def error(self, text: str) -> None:
-        """Remember a problem for the HUD and log it, at most one line per 2 s."""
+        """Remember a problem for the HUD and log it, at most one line per 2 s, cut to a bounded length."""
+        if len(text) > _ERROR_CHARS:
+            text = text[:_ERROR_CHARS] + f"…(+{len(text) - _ERROR_CHARS} chars)"
         now = time.monotonic()
         self.last_error = text
         self.last_error_t = now
@@ -119,8 +152,30 @@ class OscDispatcher:
                 self._known[address] = known
         return known
 
+    def _expand(self, pattern: str) -> list[str] | str:
+        """Addresses an incoming OSC address pattern selects, or what is wrong with it (cached)."""
+        hit = self._patterns.get(pattern)
+        if hit is None:
+            try:
+                hit = self.book.match(pattern)
+            except ValueError as e:
+                hit = str(e)
+            if len(self._patterns) < 1024:
+                self._patterns[pattern] = hit
+        return hit
+
     def _message(self, address: str, args: list[Any], delay: float, addr: tuple[str, int]) -> None:
         mapped, hit, coalescable = self._lookup(address)
+        if not mapped and hit is None and is_pattern(address):
+            matches = self._expand(address)
+            if isinstance(matches, str):
+                self.bad_values += 1
+                self.error(matches)
+                return
+            for concrete in matches:
+                self._message(concrete, args, delay, addr)
+            if matches:
+                return
         if not mapped and hit is None:
             self.unknown += 1
             self.error(f"unknown address {address}")
@@ -133,7 +188,7 @@ class OscDispatcher:
                     self._push(address, None, delay, None)
                 return
             self.queries += 1
-            self._reply(address, self.values.get(spec.name, spec.default), addr)
+            self._reply(address, self.values.get(spec.name, spec.default), spec, addr)
             return
         try:
             values = [plain(a) for a in args]
@@ -167,12 +222,19 @@ class OscDispatcher:
         if self.bus.push_stamped(self.now, "osc", address, value, delay=delay, coalesce=coalesce) is not None:
             self.received += 1
 
-    def _reply(self, address: str, value: Any, addr: tuple[str, int]) -> None:
-        port = self.config.reply_port or addr[1]
+    def _reply(self, address: str, value: Any, spec: Any, addr: tuple[str, int]) -> None:
+        host, port = addr
+        if self.config.reply_port:
+            port = self.config.reply_port
+        elif self.config.feedback:
+            host, port = parse_host_port(self.config.feedback)
+        if self.config.enums_as_numbers:
+            value = int(value) if isinstance(value, bool) else spec.choices.index(value) \
+                if spec.kind == "enum" and value in spec.choices else value
         try:
-            self.send(encode_message(address, value), (addr[0], port))
+            self.send(encode_message(address, value), (host, port))
         except OSError as e:
-            self.error(f"query reply to {addr[0]}:{port}: {e}")
+            self.error(f"query reply to {host}:{port}: {e}")
 
     def status(self, where: str) -> list[str]:
         """HUD lines: messages received at ``where`` and what was dropped, then a fresh error."""
@@ -212,6 +274,8 @@ class OscServer:
             self.sock.close()
             raise
         self.sock.setblocking(False)
+        if PYTHON_OSC_WARNINGS not in logging.getLogger().filters:
+            logging.getLogger().addFilter(PYTHON_OSC_WARNINGS)
         self.host, self.port = self.sock.getsockname()
         self.dispatcher = OscDispatcher(config, bus, now, book, self.sock.sendto)
         self._stop = threading.Event()

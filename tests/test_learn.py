@@ -1,0 +1,63 @@
+"""Stories about `livegen learn` meeting a first-hour user: no MIDI system at all, a scene pad,
+and a pad that must light up; real JACK ports (tests/jack_fixture.py) and real patch files."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import jack_fixture
+import mido
+
+from livegen.control.bus import ControlEvent
+from livegen.control.learn import MidiLearn
+from livegen.control_cli import learn_main
+from livegen.patch import load_patch
+
+jack_server = jack_fixture.jack_server
+midi_out = jack_fixture.midi_out
+TAG = f"lglearn{os.getpid()}"
+
+
+def test_learn_with_no_midi_system_and_no_osc_says_so_instead_of_waiting(tmp_path, monkeypatch, capsys):
+    """No JACK server of that name runs: learn must not ask the user to move a control."""
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", f"{TAG}-nobody")
+    monkeypatch.setenv("JACK_NO_START_SERVER", "1")
+    patch = tmp_path / "p.toml"
+    patch.write_text('name = "p"\n[osc]\nenabled = false\n[midi]\napi = "jack"\n')
+    t0 = time.monotonic()
+    assert learn_main(["style.mix", "--patch", str(patch), "--timeout", "30"]) == 1
+    err = capsys.readouterr().err
+    assert "nothing to learn from: no MIDI system" in err and "Move a" not in err
+    assert time.monotonic() - t0 < 10
+
+
+def test_learning_a_scene_pad_asks_which_scene_and_writes_a_mapping_that_works(midi_out, tmp_path, capsys):
+    name = f"{TAG}-pad"
+    out = midi_out(name)
+    patch = tmp_path / "show.toml"
+    patch.write_text(f'name = "show"\n[osc]\nenabled = false\n[midi]\ninputs = ["{name}"]\n'
+                     '[scenes.calm]\nvalues = { "compose.amount" = 0.2 }\n')
+    assert learn_main(["scene", "--patch", str(patch)]) == 2
+    assert "a scene pad needs the scene it recalls: learn scene:NAME" in capsys.readouterr().err
+    result: dict[str, object] = {}
+    worker = threading.Thread(target=lambda: result.update(
+        rc=learn_main(["scene:calm", "--patch", str(patch), "--timeout", "30"])))
+    worker.start()
+    while worker.is_alive():
+        out.send(mido.Message("note_on", channel=9, note=36, velocity=100))
+        out.send(mido.Message("note_off", channel=9, note=36))
+        worker.join(0.2)
+    assert result["rc"] == 0, capsys.readouterr().err
+    [mapping] = load_patch(patch).mappings
+    assert (mapping.source, mapping.target, mapping.arg) == ("midi/note/10/36", "scene", "calm")
+
+
+def test_learning_plain_scene_from_a_pad_is_skipped_with_a_reason(registry):
+    learn = MidiLearn(registry)
+    learn.begin("scene")
+    assert learn.offer(ControlEvent(0.0, "midi", "midi/note/10/36", 100)) is None
+    assert "a scene pad needs the scene it recalls" in learn.skipped
+    mapping = learn.offer(ControlEvent(0.1, "midi", "midi/program/1", 3))
+    assert mapping is not None and mapping.source == "midi/program/1"
