@@ -116,6 +116,8 @@ def render(patch: Patch, out: str, frames: int | None = None, fps: float | None 
     sink_fps = fps or (len(times) / (times[-1] - times[0]) if recorded and len(times) > 1 else patch.output.fps)
     engine, feed = open_engine(patch, lockstep=True, size=size, device=device)
     engine.recording_allowed = False  # a replayed "record" must not write logs from a render
+    if any(f.frame_times for f in files):
+        engine.autopilot = None  # a show log already holds the autopilot's moves; replaying them is exact
     try:
         missing = engine.missing_layers()
         if missing and not allow_missing:
