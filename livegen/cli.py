@@ -38,6 +38,9 @@ DELEGATES = {
     "bench soak": ("livegen.bench.soak", "main"),
     "bench budget": ("livegen.bench.budget", "main"),
     "bench latency": ("livegen.bench.latency", "main"),
+    "bench palette": ("livegen.bench.palette", "main"),
+    "analyze": ("livegen.assist.analyze", "main"),
+    "suggest": ("livegen.assist.suggest", "main"),
 }
 
 log = logging.getLogger("livegen")
