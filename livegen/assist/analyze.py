@@ -81,7 +81,15 @@ def analyze(path: Path, trunk: Trunk | None = None, styles: list[ShippedStyle] |
     stacked = np.concatenate([p.reshape(-1, 3) for p in pictures])[:, None, :]
     palette = dominant_colours(stacked, seed=seed)
     styles = shipped_styles() if styles is None else styles
-    ranked, notes = rank_styles(pictures, styles, trunk or load_vgg()) if styles else ([], ["no style models"])
+    notes = [f"{s.model.stem}/{s.key}: style image not on this machine, not ranked" for s in styles if s.image is None]
+    ranked: list[dict] = []
+    if any(s.image is not None for s in styles):
+        try:
+            ranked = rank_styles(pictures, styles, trunk or load_vgg())
+        except ModelError as e:
+            notes.append(f"styles not ranked: {e}")
+    else:
+        notes.append("no style model with its style image here: styles not ranked")
     harmony = harmonies(palette)
     settings: dict[str, Any] = {"palette.amount": 0.5}
     suggestions: dict[str, Any] = {"settings": settings, "palette": {"image": str(path)},
@@ -117,7 +125,7 @@ def main(argv: list[str]) -> int:
         torch.set_num_threads(args.threads)
     try:
         report, pictures, palette, harmony = analyze(args.input, seed=args.seed)
-    except (AnalyzeError, ModelError) as e:
+    except AnalyzeError as e:
         print(f"livegen analyze: {e}", file=sys.stderr)
         return 1
     card = args.card or Path(f"{args.input.stem}-card.png")

@@ -102,17 +102,15 @@ def gram_distance(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
     return sum(d) / len(d)
 
 
-def rank_styles(pictures: Sequence[np.ndarray], styles: Sequence[ShippedStyle],
-                trunk: Trunk) -> tuple[list[dict], list[str]]:
-    """Styles sorted by Gram distance to the pictures (closest first), and notes on styles not ranked."""
+def rank_styles(pictures: Sequence[np.ndarray], styles: Sequence[ShippedStyle], trunk: Trunk) -> list[dict]:
+    """Styles (with an image on this machine) sorted by Gram distance to the pictures, closest first."""
     mine = gram_signature(trunk, pictures)
-    ranked, notes = [], []
+    ranked = []
     for s in styles:
         if s.image is None:
-            notes.append(f"{s.model.stem}/{s.key}: style image not on this machine, not ranked")
             continue
         d = gram_distance(mine, gram_signature(trunk, [read_rgb(s.image)]))
         ranked.append({"model": s.model.name, "index": s.index, "style": s.key, "title": s.title,
                        "image": str(s.image), "distance": round(d, 4)})
     ranked.sort(key=lambda r: r["distance"])
-    return ranked, notes
+    return ranked
