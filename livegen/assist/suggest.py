@@ -1,7 +1,7 @@
 """``livegen suggest PATCH -n 8 -o DIR``: varied, lively scenes for a patch, ready on keys 1-8.
 
 Offline, before a show. It renders candidate settings of the patch's own layers (latent
-directions, walk seed and truncation of the generator; style pair and mix; compose mode and
+directions and truncation of the generator; style pair and mix; compose mode and
 amount; the palette lock when the patch has a palette) with the lockstep engine at a small size,
 drops the dull ones (low contrast, grey, blank), then picks candidates far apart from each other
 in a feature space (an Oklab thumbnail plus the colour figures), farthest-point first. It writes
@@ -72,7 +72,7 @@ def propose(engine: Engine, rng: random.Random) -> dict[str, Any]:
     values: dict[str, Any] = {}
     pipeline = engine.pipeline
     if pipeline.generator is not None and pipeline.generator.available:
-        values["generator.seed"] = rng.randrange(10000)
+        # Not generator.seed: a scene crossfades whole numbers through every value between.
         values["generator.truncation"] = round(rng.uniform(0.6, 1.3), 3)
         for i in range(1, 5):
             values[f"generator.dir{i}"] = round(rng.uniform(-0.8, 0.8), 3)
