@@ -369,6 +369,8 @@ class Engine:
         lines = [self.camera_status(), *self.pipeline.status()]
         if self.budget is not None:
             lines.append(self.budget.status())
+        if self.autopilot is not None:
+            lines.append(self.autopilot.status)
         lines.extend(self.notes)
         return lines
 

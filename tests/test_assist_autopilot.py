@@ -12,6 +12,7 @@ from livegen.control.bus import ControlEvent
 from livegen.engine import open_engine
 from livegen.patch import PatchError, load_patch, parse_patch
 from livegen.render import render
+from livegen.size import Size
 
 RANGES = {"generator.dir1": (-0.6, 0.6), "generator.dir2": (-0.6, 0.6), "generator.truncation": (0.6, 1.2),
           "palette.amount": (0.0, 0.7)}
@@ -126,6 +127,21 @@ def test_a_human_control_takes_over_at_once_and_the_rest_eases_to_a_stop_without
     # Then it starts again, from where things are: dir1 glides on from the human's 0.9.
     assert abs(trail[151]["generator.dir1"] - 0.9) < 0.05
     assert trail[-1]["generator.dir2"] != trail[149]["generator.dir2"]
+
+
+def test_midi_clock_from_a_daw_is_not_a_human_playing(tmp_path):
+    patch = write_patch(tmp_path)
+    engine, feed = open_engine(patch, lockstep=True, size=Size(16, 12))
+    try:
+        for n in range(60):
+            for k in range(2):  # 24 ppqn at 120 bpm is ~5 clocks per 0.1 s frame; two are enough here
+                engine.push(ControlEvent(n * 0.1 + k * 0.04, "midi", "midi/clock", None))
+            engine.tick(n * 0.1)
+    finally:
+        feed.close()
+        engine.close()
+    assert engine.autopilot is not None and engine.autopilot.moving
+    assert engine.store.targets["generator.dir1"] != 0.0
 
 
 def test_autopilot_moves_are_recorded_and_a_replay_of_the_show_log_matches_frame_for_frame(tmp_path):

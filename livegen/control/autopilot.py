@@ -23,10 +23,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from livegen.config import ConfigError
+from livegen.control.addresses import MIDI_SYSTEM
 from livegen.control.bus import ControlBus, ControlEvent
 from livegen.params import CORE_PARAMS, OSC_PREFIX, ParameterStore, ParamRegistry, ParamSpec
 
 SOURCE = "autopilot"
+NOT_PLAYING = (OSC_PREFIX + "autopilot/", OSC_PREFIX + "tempo/")
 MIN_STEP = 0.3  # each new target lies 30..70 % of the range away from the last: a move, never a twitch
 
 # The parameters the autopilot reads (declared with the core ones: see params.py).
@@ -118,9 +120,19 @@ class Autopilot:
     def moving(self) -> bool:
         return self.state != "waiting"
 
-    def _is_human(self, ev: ControlEvent) -> bool:
-        # Setting the autopilot's own knobs is not playing the show.
-        return ev.source != SOURCE and not ev.address.startswith(OSC_PREFIX + "autopilot/")
+    @property
+    def status(self) -> str:
+        """One HUD line."""
+        return {"waiting": "autopilot: waits for idle controls", "engaged": f"autopilot: moving (move {self.move})",
+                "easing": "autopilot: a human plays; easing out"}[self.state]
+
+    @staticmethod
+    def _is_human(ev: ControlEvent) -> bool:
+        # Setting the autopilot's own knobs is not playing the show, and neither is the steady
+        # timing a DAW or a tempo bridge sends (MIDI clock and transport, tempo).
+        if ev.source == SOURCE or ev.address.startswith(NOT_PLAYING):
+            return False
+        return ev.address.removeprefix("midi/") not in MIDI_SYSTEM
 
     def _span(self, name: str) -> tuple[float, float]:
         return self.cfg.ranges[name]
