@@ -200,7 +200,8 @@ class Autopilot:
         while self.u >= 1.0:
             self.u -= 1.0
             self.move += 1
-            if self.state == "engaged" and self.level >= 1.0:
+            # Jumps and scene recalls are all or nothing: only once faded in, at amount 0.5 or more.
+            if self.state == "engaged" and self.level >= 1.0 and amount >= 0.5:
                 self._on_move(t)
         weight = self.level * amount
         for name, (lo, hi) in self.cfg.ranges.items():
