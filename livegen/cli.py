@@ -20,9 +20,9 @@ from livegen.size import Size, parse_size
 
 # Sub-commands owned by other modules: "cmd" or "cmd sub" -> module with main(argv).
 DELEGATES = {
-    "osc-schema": ("livegen.control.osc", "schema_main"),
+    "osc-schema": ("livegen.control_cli", "osc_schema_main"),
+    "learn": ("livegen.control_cli", "learn_main"),
     "patch-schema": ("livegen.patch", "schema_main"),
-    "learn": ("livegen.control.learn", "main"),
     "stylize": ("livegen.stylize", "main"),
     "train data": ("livegen.train.data", "main"),
     "train gan": ("livegen.train.gan", "main"),

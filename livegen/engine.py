@@ -29,7 +29,8 @@ from livegen.budget import FrameBudget
 from livegen.clock import Tempo
 from livegen.control.autopilot import Autopilot
 from livegen.control.bus import ControlBus, ControlEvent
-from livegen.control.mapping import Mapper
+from livegen.control.mapping.router import Mapper
+from livegen.control.midiclock import MidiClockFollower
 from livegen.control.record import ShowRecorder, make_header
 from livegen.device import pick_device
 from livegen.params import ParameterStore, ParamRegistry, Snapshot
@@ -73,6 +74,14 @@ class ErrorLog:
         if n == 1 or now - self._last_logged.get(message, 0.0) >= self.every:
             self._last_logged[message] = now
             log.warning("%s%s", message, "" if n == 1 else f" (seen {n} times)")
+
+
+def make_mapper(patch: Patch, registry: ParamRegistry, tempo: Tempo | None = None) -> Mapper:
+    """The router a patch asks for: its mappings and aliases; MIDI clock drives ``tempo`` when it says so."""
+    follow = tempo is not None and patch.midi.clock and patch.tempo.source == "midi"
+    return Mapper(registry, patch.mappings, aliases=patch.osc.aliases, tempo=tempo,
+                  midi_clock=MidiClockFollower(tempo) if follow else None,
+                  program_scenes=patch.midi.program_change)
 
 
 class ModelHashes:
@@ -135,7 +144,7 @@ class Engine:
             self.store.set(name, value, immediate=True)
         self.tempo = Tempo(patch.tempo.bpm)
         self.bus = ControlBus()
-        self.mapper = Mapper.from_patch(patch, self.registry, self.tempo)
+        self.mapper = make_mapper(patch, self.registry, self.tempo)
         torch.manual_seed(patch.seed)
         self.pipeline = Pipeline(patch.style, patch.generator, device, self.size, seed=patch.seed,
                                  base=patch.base_dir, palette=patch.palette)
@@ -247,7 +256,8 @@ class Engine:
 
     def recording_header(self) -> dict[str, Any]:
         # Recording can start mid-show: the replay starts from the values of this moment.
-        header = make_header(self.patch, [], initial=self.store.targets, patch_text=self.patch.source_text,
+        header = make_header(self.patch.source_path, self.patch.source_hash, self.patch.seed,
+                             initial=self.store.targets, patch_text=self.patch.source_text,
                              size=list(self.size), fps=self.patch.output.fps, scene=self.scene)
         header["models"] = self.model_hashes()
         return header
@@ -294,7 +304,7 @@ class Engine:
         if new.tempo.bpm != old.tempo.bpm:
             self.tempo.set_bpm(new.tempo.bpm, self._prev_t)
         self.patch = new
-        self.mapper = Mapper.from_patch(new, self.registry, self.tempo)
+        self.mapper = make_mapper(new, self.registry, self.tempo)
         if asdict(new.autopilot) != asdict(old.autopilot):
             self.autopilot = self._make_autopilot(new)
         if any(asdict(getattr(new, k)) != asdict(getattr(old, k)) for k in ("style", "generator", "palette")):

@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from livegen.control.actions import ACTIONS
 from livegen.control.bus import ControlEvent
 from livegen.control.learn import MidiLearn, write_mapping
-from livegen.control.mapping import ACTIONS
 from livegen.params import ParamRegistry
+from livegen.patch import parse_patch
 
 log = logging.getLogger("livegen.learn")
 
@@ -74,7 +75,7 @@ class LearnMode:
             self.message = f"learned {mapping.source} → {mapping.target} (no patch file to save it in)"
             return
         try:
-            write_mapping(self.patch_path, mapping, self.registry)
+            write_mapping(self.patch_path, mapping, lambda text, path: parse_patch(text, path, self.registry))
             self.message = f"learned {mapping.source} → {mapping.target}, saved in {self.patch_path.name}"
         except Exception as e:  # noqa: BLE001 — a failed save must not stop the show
             self.message = f"could not save the mapping: {e}"

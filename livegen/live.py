@@ -22,7 +22,7 @@ import numpy as np
 
 from livegen.clock import WallClock
 from livegen.control.bus import ControlEvent
-from livegen.control.sources import start_control_sources
+from livegen.control.inputs import start_inputs
 from livegen.engine import Engine, open_engine
 from livegen.learn_mode import LearnMode
 from livegen.params import OSC_PREFIX
@@ -210,7 +210,8 @@ class LiveShow:
         self.window: WindowSink | None = None
         try:
             if controls:
-                self.controls = start_control_sources(patch, self.engine.bus, self.clock.now, self.engine.registry)
+                self.controls = start_inputs(patch.osc, patch.midi, patch.mappings, self.engine.bus, self.clock.now,
+                                             self.engine.registry)
                 self.engine.on_patch_reload.append(self._restart_controls)
             if record:
                 self.engine.start_recording(Path(record), force=force)
@@ -228,8 +229,8 @@ class LiveShow:
         # A saved patch with new OSC/MIDI settings takes effect without stopping the show.
         if asdict(old.osc) != asdict(new.osc) or asdict(old.midi) != asdict(new.midi):
             self.runner.controls.close()
-            self.controls = self.runner.controls = start_control_sources(new, self.engine.bus, self.clock.now,
-                                                                         self.engine.registry)
+            self.controls = self.runner.controls = start_inputs(new.osc, new.midi, new.mappings, self.engine.bus,
+                                                                self.clock.now, self.engine.registry)
 
     def play(self, seconds: float | None = None) -> int:
         """Play until quit (key, window close, action) or ``seconds``; returns an exit code."""

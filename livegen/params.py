@@ -20,6 +20,59 @@ KINDS = ("float", "int", "bool", "enum", "trigger")
 OSC_PREFIX = "/livegen/"
 
 
+def param_address(name: str) -> str:
+    """The OSC address of parameter ``name``: ``style.mix`` -> ``/livegen/style/mix``."""
+    return OSC_PREFIX + name.replace(".", "/")
+
+
+# Words a control may send for a boolean (OSC strings, show logs, patch values).
+TRUE_WORDS = ("1", "true", "on", "yes")
+FALSE_WORDS = ("0", "false", "off", "no")
+
+
+def to_number(value: Any, where: str) -> float:
+    """A control value as a finite float (bools are 0/1, numeric strings are read); ValueError names ``where``."""
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise ValueError(f"{where}: expected a number, got {value!r}") from None
+    if not isinstance(value, (int, float)):
+        raise ValueError(f"{where}: expected a number, got {type(value).__name__}")
+    x = float(value)
+    if not math.isfinite(x):
+        raise ValueError(f"{where}: value {value!r} is not finite")
+    return x
+
+
+def is_on(value: Any) -> bool:
+    """Lenient truth of a button or trigger message: 0, false, off, no, empty and NaN are off; the rest is on.
+
+    A list counts by its first element (an OSC message with several arguments).
+    """
+    if isinstance(value, str):
+        return value.strip().lower() not in (*FALSE_WORDS, "")
+    if isinstance(value, (list, tuple)):
+        return bool(value) and is_on(value[0])
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return False
+    return math.isfinite(x) and x != 0.0
+
+
+def one_pole(current: float, goal: float, dt: float, tau: float, span: float) -> float:
+    """One step of a one-pole low-pass: covers ~63 % of the way to ``goal`` in ``tau`` seconds.
+
+    Lands exactly on ``goal`` once within a millionth of ``span``, so a fader ends where it was put.
+    """
+    k = 1.0 - math.exp(-dt / tau) if dt > 0 else 0.0
+    nxt = current + (goal - current) * k
+    return goal if abs(goal - nxt) < 1e-6 * max(span, 1e-9) else nxt
+
+
 @dataclass(frozen=True)
 class ParamSpec:
     """Declaration of one parameter: name, type, range, default and smoothing."""
@@ -41,7 +94,7 @@ class ParamSpec:
 
     @property
     def osc_address(self) -> str:
-        return OSC_PREFIX + self.name.replace(".", "/")
+        return param_address(self.name)
 
     @property
     def continuous(self) -> bool:
@@ -67,26 +120,15 @@ class ParamSpec:
         if self.kind == "bool":
             if isinstance(value, str):
                 low = value.strip().lower()
-                if low in ("1", "true", "on", "yes"):
+                if low in TRUE_WORDS:
                     return True
-                if low in ("0", "false", "off", "no"):
+                if low in FALSE_WORDS:
                     return False
                 raise ValueError(f"{self.name}: expected a boolean, got {value!r}")
             if isinstance(value, (bool, int, float)) and math.isfinite(float(value)):
                 return float(value) >= 0.5
             raise ValueError(f"{self.name}: expected a boolean, got {value!r}")
-        if isinstance(value, str):
-            try:
-                value = float(value)
-            except ValueError:
-                raise ValueError(f"{self.name}: expected a number, got {value!r}") from None
-        if isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, (int, float)):
-            raise ValueError(f"{self.name}: expected a number, got {type(value).__name__}")
-        x = float(value)
-        if not math.isfinite(x):
-            raise ValueError(f"{self.name}: value {value!r} is not finite")
+        x = to_number(value, self.name)
         if self.min is not None:
             x = max(x, float(self.min))
         if self.max is not None:
@@ -170,11 +212,6 @@ class Snapshot(Mapping[str, Any]):
         """True if trigger ``name`` fired since the previous frame."""
         return name in self._fired
 
-    @property
-    def triggers(self) -> frozenset[str]:
-        """Every trigger fired since the previous frame (show-log comparisons)."""
-        return self._fired
-
 
 @dataclass
 class _Fade:
@@ -256,11 +293,8 @@ class ParameterStore:
             cur, tgt = self.current[spec.name], self.targets[spec.name]
             if cur == tgt:
                 continue
-            k = 1.0 - math.exp(-dt / spec.smoothing) if dt > 0 else 0.0
-            nxt = cur + (tgt - cur) * k
-            # Snap when close so a fader lands exactly where it was put.
             span = (spec.max - spec.min) if spec.max is not None and spec.min is not None else 1.0
-            self.current[spec.name] = tgt if abs(tgt - nxt) < 1e-6 * max(span, 1e-9) else nxt
+            self.current[spec.name] = one_pole(cur, tgt, dt, spec.smoothing, span)
 
     def snapshot(self, t: float, beat: float = 0.0) -> Snapshot:
         """Freeze values for one frame and clear the triggers fired since the last one."""

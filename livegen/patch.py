@@ -21,9 +21,9 @@ from typing import Any, Literal
 from livegen import limits
 from livegen.config import ConfigError, build, json_schema
 from livegen.control.autopilot import AutopilotConfig, check_autopilot
-from livegen.control.mapping import MappingConfig, check_mappings
+from livegen.control.mapping.schema import MappingConfig, check_mappings
 from livegen.control.midi import MidiConfig
-from livegen.control.osc import OscConfig
+from livegen.control.osc.config import OscConfig
 from livegen.params import ParamRegistry
 from livegen.size import Size, parse_size
 from livegen.stages import default_registry
@@ -221,7 +221,7 @@ def parse_patch(text: str, file: str | Path = "<patch>", registry: ParamRegistry
         patch.params = _check_values(patch.params, registry, "params")
         for name, scene in patch.scenes.items():
             scene.values = _check_values(scene.values, registry, f"scenes.{name}.values")
-        check_mappings(patch, registry)
+        check_mappings(registry, patch.mappings, patch.osc.aliases)
         check_autopilot(patch.autopilot, registry, list(patch.scenes))
     except ConfigError as e:
         raise PatchError(file, e.path, e.message) from None

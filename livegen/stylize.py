@@ -9,7 +9,9 @@ optimised against the VGG16 content and Gram-matrix losses (slow; the quality re
 from __future__ import annotations
 
 import argparse
+import queue
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -20,8 +22,11 @@ import torch
 from livegen.nets.cin import style_weights
 from livegen.nets.io import ModelError
 from livegen.nets.style import load_style_model
-from livegen.sinks.files import FOURCC
-from livegen.stages.style import SPECS, OutputSmoother, run_net
+from livegen.sinks import to_uint8
+from livegen.sinks.files import FOURCC, VideoFileSink
+from livegen.size import Size
+from livegen.stages.color import keep_colors
+from livegen.stages.style import SPECS, OutputSmoother, pick_runtime, run_net
 
 VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".mpg")
 
@@ -57,29 +62,42 @@ def parse_style(spec: str, keys: list[str]) -> list[float]:
 
 
 class FrameStyler:
-    """The style layer's per-frame operation, usable offline."""
+    """The style stage's per-frame operation, usable offline (same runtime choice, colour and smoothing)."""
 
     def __init__(self, model: str | Path, style: str = "1", scale: float = SPECS["style.scale"].default,
-                 strength: float = 1.0, stabilize: float = 0.0, upsample: str = "detail") -> None:
+                 strength: float = 1.0, stabilize: float = 0.0, upsample: str = "detail",
+                 color: float = SPECS["style.color"].default, runtime: str = "auto") -> None:
         self.net, self.manifest = load_style_model(model)
         n = getattr(self.net, "n_styles", 1)
         keys = [s.get("key", f"style{i + 1}") for i, s in enumerate(self.manifest.get("styles", []))]
         keys += [f"style{i + 1}" for i in range(len(keys), n)]
         self.keys = keys
         self.w = style_weights(n, weights=parse_style(style, keys))
-        self.scale, self.strength, self.upsample = scale, strength, upsample
-        self.stabilize = stabilize
+        self.scale, self.strength, self.upsample, self.color = scale, strength, upsample, color
+        self.runner, self.runtime = pick_runtime(self.net, torch.device("cpu"), runtime)
         self.smoother = OutputSmoother()
-        self.net.set_stabilize(stabilize)
+        self.set_stabilize(stabilize)
+
+    def set_stabilize(self, amount: float) -> None:
+        self.stabilize = amount
+        self.runner.set_stabilize(amount)
 
     @torch.inference_mode()
     def __call__(self, frame: torch.Tensor) -> torch.Tensor:
-        out = self.smoother(frame, run_net(self.net, frame, self.w, self.scale, self.upsample), self.stabilize)
+        out = keep_colors(run_net(self.runner, frame, self.w, self.scale, self.upsample), frame, self.color)
+        out = self.smoother(frame, out, self.stabilize)
         return out if self.strength >= 1.0 else torch.lerp(frame, out, self.strength)
 
 
+_END = object()
+
+
 def stylize_video(styler: FrameStyler, src: Path, dst: Path, max_frames: int = 0, progress: bool = True) -> int:
-    """Frame by frame, same size and rate as the input; returns the number of frames written."""
+    """Frame by frame, same size and rate as the input; returns the number of frames written.
+
+    Decoding, the net and encoding overlap: a reader thread decodes ahead and a writer thread
+    encodes behind (OpenCV releases the GIL in both), so the net's time is most of the total.
+    """
     from tqdm import tqdm
 
     if dst.suffix.lower() not in FOURCC:
@@ -91,29 +109,64 @@ def stylize_video(styler: FrameStyler, src: Path, dst: Path, max_frames: int = 0
     total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
     if max_frames:
         total = min(total, max_frames) if total else max_frames
-    writer = None
+    decoded: queue.Queue = queue.Queue(maxsize=4)
+    encoded: queue.Queue = queue.Queue(maxsize=4)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        n = 0
+        try:
+            while not stop.is_set() and (not max_frames or n < max_frames):
+                ok, bgr = cap.read()
+                if not ok:
+                    break
+                decoded.put(bgr)
+                n += 1
+        finally:
+            decoded.put(_END)
+
+    def write() -> None:
+        writer = None
+        try:
+            while (out := encoded.get()) is not _END:
+                if writer is None:
+                    writer = VideoFileSink(dst, fps, Size(out.shape[1], out.shape[0]))
+                writer.write(out)
+        except BaseException as e:  # noqa: BLE001 — handed to the caller's thread
+            errors.append(e)
+            stop.set()
+            while encoded.get() is not _END:
+                pass
+        finally:
+            if writer is not None:
+                try:
+                    writer.close()
+                except OSError as e:
+                    errors.append(e)
+
+    reader = threading.Thread(target=read, name="stylize-read", daemon=True)
+    writer_thread = threading.Thread(target=write, name="stylize-write", daemon=True)
+    reader.start()
+    writer_thread.start()
     count = 0
     bar = tqdm(total=total or None, disable=not progress, desc="stylize", unit="frame")
     try:
-        while not max_frames or count < max_frames:
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            out = to_bgr(styler(to_tensor(bgr)))
-            if writer is None:
-                fourcc = cv2.VideoWriter_fourcc(*FOURCC[dst.suffix.lower()])
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                writer = cv2.VideoWriter(str(dst), fourcc, fps, (out.shape[1], out.shape[0]))
-                if not writer.isOpened():
-                    raise OSError(f"{dst}: cannot write video (try .avi)")
-            writer.write(out)
+        while (bgr := decoded.get()) is not _END:
+            if stop.is_set():
+                continue  # drain the reader so it can finish
+            encoded.put(to_uint8(styler(to_tensor(bgr))))
             count += 1
             bar.update(1)
     finally:
+        stop.set()
+        encoded.put(_END)
+        writer_thread.join()
+        reader.join(timeout=10)
         bar.close()
         cap.release()
-        if writer is not None:
-            writer.release()
+    if errors:
+        raise errors[0] if isinstance(errors[0], OSError) else OSError(f"{dst}: {errors[0]}")
     return count
 
 
@@ -154,6 +207,10 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--scale", type=float, default=SPECS["style.scale"].default,
                     help="internal resolution of the net (fraction)")
     ap.add_argument("--strength", type=float, default=1.0)
+    ap.add_argument("--color", type=float, default=SPECS["style.color"].default,
+                    help="0 = the style's colours, 1 = keep the input's colours (luminance-only transfer)")
+    ap.add_argument("--runtime", choices=("auto", "onnxruntime", "torch"), default="auto",
+                    help="who runs the net on the CPU (auto: ONNX Runtime when installed)")
     ap.add_argument("--stabilize", type=float, default=SPECS["style.stabilize"].default,
                     help="video: temporal smoothing of norm statistics")
     ap.add_argument("--upsample", choices=("detail", "guided", "bilinear"), default="detail",
@@ -199,7 +256,7 @@ def main(argv: list[str]) -> int:
 
     model = paths.resolve(model)
     try:
-        styler = FrameStyler(model, a.style, a.scale, a.strength, a.stabilize, a.upsample)
+        styler = FrameStyler(model, a.style, a.scale, a.strength, a.stabilize, a.upsample, a.color, a.runtime)
     except (ModelError, ValueError) as e:
         print(f"stylize: {e}", file=sys.stderr)
         return 1
@@ -215,8 +272,7 @@ def main(argv: list[str]) -> int:
     if bgr is None:
         print(f"stylize: {a.input}: not a readable image", file=sys.stderr)
         return 1
-    styler.net.set_stabilize(0.0)  # a still has no previous frame
-    styler.stabilize = 0.0
+    styler.set_stabilize(0.0)  # a still has no previous frame
     a.out.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(a.out), to_bgr(styler(to_tensor(bgr)))):
         print(f"stylize: cannot write {a.out}", file=sys.stderr)

@@ -19,7 +19,7 @@ class Exploding(torch.nn.Module):
         super().__init__()
         self.calls = 0
 
-    def forward(self, snap, frame):
+    def forward(self, snap, frame, scale_factor=1.0):
         self.calls += 1
         if self.calls > 1:
             raise RuntimeError("out of memory in conv3")
@@ -27,7 +27,7 @@ class Exploding(torch.nn.Module):
 
 
 class NaNs(Exploding):
-    def forward(self, snap, frame):
+    def forward(self, snap, frame, scale_factor=1.0):
         return frame * float("nan")
 
 

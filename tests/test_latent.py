@@ -9,7 +9,7 @@ import math
 import pytest
 import torch
 
-from livegen.clock import LockstepClock, Tempo
+from livegen.clock import Tempo
 from livegen.nets.generator import VAE, DCGANGenerator, save_generator
 from livegen.params import ParameterStore
 from livegen.size import Size
@@ -26,16 +26,16 @@ class Show:
 
     def __init__(self, bpm: float = 120.0, **values):
         self.store = ParameterStore(default_registry())
-        self.clock = LockstepClock(FPS)
+        self.frame = 0  # frame n is at t = n / FPS, as in a render
         self.tempo = Tempo(bpm)
         for k, v in values.items():
             self.store.set(f"generator.{k}", v, immediate=True)
 
     def snap(self):
-        t = self.clock.now()
+        t = self.frame / FPS
         self.store.step(1 / FPS)
         snap = self.store.snapshot(t, self.tempo.beat(t))
-        self.clock.tick()
+        self.frame += 1
         return snap
 
 

@@ -11,35 +11,30 @@ import pytest
 from livegen.clock import Tempo
 from livegen.config import ConfigError
 from livegen.control.bus import ControlEvent
-from livegen.control.mapping import Mapper, MappingConfig, parse_midi_source
-from livegen.params import CORE_PARAMS, ParameterStore, ParamRegistry, ParamSpec
+from livegen.control.mapping.router import Mapper
+from livegen.control.mapping.schema import MappingConfig
+from livegen.control.midiclock import MidiClockFollower
+from livegen.control.midikinds import parse_midi_source
+from livegen.params import ParameterStore, ParamRegistry
 from livegen.patch import PatchError, parse_patch
-from livegen.stages import compose
-
-
-def registry() -> ParamRegistry:
-    return ParamRegistry([
-        *CORE_PARAMS,
-        *(p for p in compose.PARAMS if p.name.startswith("master.")),
-        ParamSpec("style.mix", default=0.0, description="style fader"),
-        ParamSpec("generator.speed", default=0.2, min=0.0, max=4.0),
-        ParamSpec("generator.jump", kind="trigger", default=False, min=None, max=None),
-        ParamSpec("compose.mode", kind="enum", default="screen", choices=("screen", "add", "multiply", "difference")),
-        ParamSpec("fx.freeze", kind="bool", default=False, min=None, max=None),
-        ParamSpec("fx.steps", kind="int", default=0, min=0, max=8),
-    ])
 
 
 def ev(address: str, value=None, t: float = 0.0) -> ControlEvent:
     return ControlEvent(t, "test", address, value)
 
 
-def setup(*mappings: MappingConfig, tempo: Tempo | None = None, follow_clock: bool = False):
-    reg = registry()
-    return Mapper(reg, list(mappings), tempo=tempo, follow_clock=follow_clock), ParameterStore(reg)
+@pytest.fixture
+def setup(registry: ParamRegistry):
+    """Builds a router and a store over the test registry, as the engine does from a patch."""
+
+    def make(*mappings: MappingConfig, tempo: Tempo | None = None, follow_clock: bool = False):
+        clock = MidiClockFollower(tempo) if tempo is not None and follow_clock else None
+        return Mapper(registry, list(mappings), tempo=tempo, midi_clock=clock), ParameterStore(registry)
+
+    return make
 
 
-def test_a_fader_moves_a_parameter_across_its_output_range():
+def test_a_fader_moves_a_parameter_across_its_output_range(setup):
     m, store = setup(MappingConfig("midi/cc/1/7", "generator.speed", out_range=(1.0, 3.0)))
     m.apply(ev("midi/cc/1/7", 0), store)
     assert store.targets["generator.speed"] == 1.0
@@ -49,7 +44,7 @@ def test_a_fader_moves_a_parameter_across_its_output_range():
     assert store.targets["generator.speed"] == pytest.approx(2.0)
 
 
-def test_input_range_invert_and_named_curves_shape_the_value():
+def test_input_range_invert_and_named_curves_shape_the_value(setup):
     m, store = setup(MappingConfig("/f", "style.mix", in_range=(0.0, 10.0), invert=True))
     m.apply(ev("/f", 2.5), store)
     assert store.targets["style.mix"] == pytest.approx(0.75)
@@ -67,7 +62,7 @@ def test_input_range_invert_and_named_curves_shape_the_value():
     assert (store.targets["style.mix"], store.targets["master.fade"]) == (1.0, 0.0)
 
 
-def test_a_step_curve_picks_enum_choices_evenly():
+def test_a_step_curve_picks_enum_choices_evenly(setup):
     m, store = setup(MappingConfig("midi/cc/1/20", "compose.mode", curve="step"))
     seen = []
     for v in (0, 40, 64, 100, 127):
@@ -76,7 +71,7 @@ def test_a_step_curve_picks_enum_choices_evenly():
     assert seen == ["screen", "add", "multiply", "difference", "difference"]
 
 
-def test_a_button_toggles_a_bool_on_each_press_only():
+def test_a_button_toggles_a_bool_on_each_press_only(setup):
     m, store = setup(MappingConfig("midi/cc/1/64", "fx.freeze", curve="toggle"),
                      MappingConfig("midi/note/10/36", "fx.freeze", curve="toggle"))
     values = []
@@ -90,19 +85,20 @@ def test_a_button_toggles_a_bool_on_each_press_only():
     assert store.targets["fx.freeze"] is False
 
 
-def test_notes_fire_triggers_and_gate_bools():
+def test_notes_fire_triggers_and_gate_bools(setup):
     m, store = setup(MappingConfig("midi/note/1/60", "generator.jump"),
                      MappingConfig("midi/note/1/62", "fx.freeze"))
     m.apply(ev("midi/note/1/60", 90), store)
+    assert store.snapshot(0.0).fired("generator.jump")
     m.apply(ev("midi/note/1/60", 0), store)  # note off fires nothing
-    assert store.snapshot(0.0).triggers == frozenset({"generator.jump"})
+    assert not store.snapshot(0.0).fired("generator.jump")
     m.apply(ev("midi/note/1/62", 100), store)
     assert store.targets["fx.freeze"] is True
     m.apply(ev("midi/note/1/62", 0), store)
     assert store.targets["fx.freeze"] is False
 
 
-def test_pickup_holds_the_parameter_until_the_fader_meets_it():
+def test_pickup_holds_the_parameter_until_the_fader_meets_it(setup):
     m, store = setup(MappingConfig("midi/cc/1/7", "style.mix", pickup=True))
     store.set("style.mix", 0.5)
     m.apply(ev("midi/cc/1/7", 10), store)
@@ -117,7 +113,7 @@ def test_pickup_holds_the_parameter_until_the_fader_meets_it():
     assert store.targets["style.mix"] == 0.9
 
 
-def test_relative_encoders_in_twos_complement_and_binary_offset():
+def test_relative_encoders_in_twos_complement_and_binary_offset(setup):
     m, store = setup(MappingConfig("midi/cc/1/16", "generator.speed", encoder="twos-complement", step_size=0.01),
                      MappingConfig("midi/cc/1/17", "fx.steps", encoder="binary-offset"))
     for v in (1, 1, 3):  # +5 ticks
@@ -133,7 +129,7 @@ def test_relative_encoders_in_twos_complement_and_binary_offset():
     assert store.targets["fx.steps"] == 0  # clamped at the range end
 
 
-def test_fourteen_bit_cc_pairs_give_fine_resolution():
+def test_fourteen_bit_cc_pairs_give_fine_resolution(setup):
     m, store = setup(MappingConfig("midi/cc14/1/1", "style.mix"))
     m.apply(ev("midi/cc/1/1", 64), store)  # MSB
     m.apply(ev("midi/cc/1/33", 1), store)  # LSB
@@ -142,7 +138,7 @@ def test_fourteen_bit_cc_pairs_give_fine_resolution():
     assert store.targets["style.mix"] == pytest.approx((64 * 128 + 127) / 16383)
 
 
-def test_any_channel_sources_and_unmapped_controller_knobs():
+def test_any_channel_sources_and_unmapped_controller_knobs(setup):
     m, store = setup(MappingConfig("midi/cc/*/7", "style.mix"))
     m.apply(ev("midi/cc/5/7", 127), store)
     assert store.targets["style.mix"] == 1.0
@@ -150,7 +146,7 @@ def test_any_channel_sources_and_unmapped_controller_knobs():
     assert m.unmapped == 1
 
 
-def test_actions_scene_record_quit_and_program_change():
+def test_actions_scene_record_quit_and_program_change(setup):
     m, store = setup(MappingConfig("midi/note/1/40", "scene", arg="intro"),
                      MappingConfig("/rec", "record", arg="start"),
                      MappingConfig("midi/cc/1/100", "quit"))
@@ -165,10 +161,9 @@ def test_actions_scene_record_quit_and_program_change():
     assert m.apply(ev("/livegen/quit"), store) == [("quit", None)]
 
 
-def test_direct_osc_addresses_aliases_and_unusable_events():
-    reg = registry()
-    m = Mapper(reg, [], aliases={"/style_mix": "style.mix"})
-    store = ParameterStore(reg)
+def test_direct_osc_addresses_aliases_and_unusable_events(registry):
+    m = Mapper(registry, [], aliases={"/style_mix": "style.mix"})
+    store = ParameterStore(registry)
     m.apply(ev("/livegen/generator/speed", 9.0), store)
     assert store.targets["generator.speed"] == 4.0  # clamped to the parameter's range
     m.apply(ev("/style_mix", 0.25), store)
@@ -183,7 +178,7 @@ def test_direct_osc_addresses_aliases_and_unusable_events():
         m.apply(ev("/livegen/style/mix", float("nan")), store)
 
 
-def test_mapping_smoothing_glides_at_frame_boundaries():
+def test_mapping_smoothing_glides_at_frame_boundaries(setup):
     m, store = setup(MappingConfig("/f", "style.mix", smoothing=0.1))
     m.begin_frame(0.0, store)
     m.apply(ev("/f", 1.0, 0.0), store)
@@ -197,7 +192,7 @@ def test_mapping_smoothing_glides_at_frame_boundaries():
     assert trail[-1] > 0.99
 
 
-def test_quantised_moves_wait_for_the_next_beat_or_bar():
+def test_quantised_moves_wait_for_the_next_beat_or_bar(setup):
     tempo = Tempo(120.0)  # a beat every 0.5 s
     m, store = setup(MappingConfig("/jump", "generator.jump", quantise="beat"),
                      MappingConfig("/scene", "scene", arg="drop", quantise="bar"),
@@ -215,7 +210,7 @@ def test_quantised_moves_wait_for_the_next_beat_or_bar():
     assert m.pending == 0
 
 
-def test_midi_clock_at_steady_120_bpm_is_within_half_a_bpm():
+def test_midi_clock_at_steady_120_bpm_is_within_half_a_bpm(setup):
     """Ticks with exact timestamps, then with a few ms of seeded jitter, through the real tempo code."""
     for jitter in (0.0, 0.003):
         rnd = random.Random(7)
@@ -226,12 +221,13 @@ def test_midi_clock_at_steady_120_bpm_is_within_half_a_bpm():
         for i in range(24 * 16):
             m.apply(ev("midi/clock", None, 1.0 + i * period + rnd.uniform(-jitter, jitter)), store)
         assert tempo.bpm == pytest.approx(120.0, abs=0.5)
+        m.begin_frame(1.0 + 383 * period, store)  # the next frame shows the followed tempo
         assert store.targets["tempo.bpm"] == pytest.approx(tempo.bpm)
         # The first tick after Start was beat 0, so the last one (tick 383) is beat 15.958.
         assert tempo.beat(1.0 + 383 * period) == pytest.approx(383 / 24, abs=0.05)
 
 
-def test_midi_clock_follows_a_tempo_change_and_song_position():
+def test_midi_clock_follows_a_tempo_change_and_song_position(setup):
     tempo = Tempo(120.0)
     m, store = setup(tempo=tempo, follow_clock=True)
     t = 0.0
@@ -247,7 +243,7 @@ def test_midi_clock_follows_a_tempo_change_and_song_position():
     assert tempo.beat(t) == pytest.approx(4.0, abs=0.02)
 
 
-def test_a_new_follower_after_a_patch_reload_keeps_the_beat_going():
+def test_a_new_follower_after_a_patch_reload_keeps_the_beat_going(setup):
     tempo = Tempo(120.0)
     m, store = setup(tempo=tempo, follow_clock=True)
     period = 60.0 / 120.0 / 24
@@ -261,9 +257,8 @@ def test_a_new_follower_after_a_patch_reload_keeps_the_beat_going():
     assert tempo.beat(24 * 9 * period) == pytest.approx(9.0, abs=0.01)
 
 
-def test_patch_mappings_are_validated_with_the_key_path():
-    reg = registry()
-    good = parse_patch('[[mappings]]\nsource = "midi/cc/1/7"\ntarget = "style.mix"\npickup = true\n', registry=reg)
+def test_patch_mappings_are_validated_with_the_key_path(registry):
+    good = parse_patch('[[mappings]]\nsource = "midi/cc/1/7"\ntarget = "style.mix"\npickup = true\n', registry=registry)
     assert good.mappings[0].pickup
     for text, path in [
         ('[[mappings]]\nsource = "midi/cc/17/7"\ntarget = "style.mix"\n', "mappings[0].source"),
@@ -272,28 +267,51 @@ def test_patch_mappings_are_validated_with_the_key_path():
         ('[osc]\nhost = "0.0.0.0"\n', "osc.host"),
     ]:
         with pytest.raises(PatchError) as e:
-            parse_patch(text, registry=reg)
+            parse_patch(text, registry=registry)
         assert e.value.path == path
     with pytest.raises(ConfigError) as ce:
-        Mapper(reg, [MappingConfig("/x", "style.mixx")])
+        Mapper(registry, [MappingConfig("/x", "style.mixx")])
     assert ce.value.path == "mappings[0].target" and "did you mean style.mix?" in str(ce.value)
     with pytest.raises(ValueError, match="channel"):
         parse_midi_source("midi/cc/0/7")
     # Loading the patch already checks targets, so a typo never reaches a running show.
     with pytest.raises(PatchError) as pe:
-        parse_patch('[osc.aliases]\n"/x" = "style.mixx"\n', registry=reg)
+        parse_patch('[osc.aliases]\n"/x" = "style.mixx"\n', registry=registry)
     assert pe.value.path == "osc.aliases./x"
     with pytest.raises(PatchError) as pe:
-        parse_patch('[[mappings]]\nsource = "/x"\ntarget = "style.mixx"\n', registry=reg)
+        parse_patch('[[mappings]]\nsource = "/x"\ntarget = "style.mixx"\n', registry=registry)
     assert pe.value.path == "mappings[0].target"
 
 
-def test_changing_the_tempo_parameter_sets_the_tempo_but_the_patch_bpm_starts_it():
+def test_changing_the_tempo_parameter_sets_the_tempo_but_the_patch_bpm_starts_it(setup):
     tempo = Tempo(124.0)  # from the patch's [tempo] bpm; the parameter still has its default 120
     m, store = setup(tempo=tempo)
     m.begin_frame(0.0, store)
     assert tempo.bpm == 124.0
+    assert store.targets["tempo.bpm"] == 124.0  # the parameter (HUD, feedback) shows the tempo in force
     m.apply(ev("/livegen/tempo/bpm", 90.0, 0.5), store)
     m.begin_frame(1.0, store)
     assert tempo.bpm == 90.0
     assert tempo.beat(1.0) == pytest.approx(124 / 60)  # the phase does not jump
+
+
+def test_a_scene_fades_the_tempo_and_a_running_midi_clock_overrules_a_hand_set_bpm(setup):
+    tempo = Tempo(120.0)
+    m, store = setup(tempo=tempo, follow_clock=True)
+    m.begin_frame(0.0, store)
+    store.recall({"tempo.bpm": 140.0}, fade=1.0)
+    bpms = []
+    for i in range(1, 5):
+        store.step(0.25)
+        m.begin_frame(i * 0.25, store)
+        bpms.append(tempo.bpm)
+    assert bpms == pytest.approx([125.0, 130.0, 135.0, 140.0])  # every step of the fade reaches the tempo
+    period = 60.0 / 100.0 / 24
+    t = 1.0
+    for _ in range(24 * 4):  # a clock at 100 BPM takes over
+        m.apply(ev("midi/clock", None, t), store)
+        t += period
+    m.apply(ev("/livegen/tempo/bpm", 60.0, t), store)  # someone turns the tempo knob meanwhile
+    m.begin_frame(t, store)
+    assert tempo.bpm == pytest.approx(100.0, abs=0.5)
+    assert store.targets["tempo.bpm"] == pytest.approx(tempo.bpm)

@@ -16,12 +16,11 @@ from waiting import wait_for
 
 from livegen.clock import Tempo
 from livegen.control.bus import ControlBus
+from livegen.control.inputs import start_inputs
 from livegen.control.learn import MidiLearn, write_mapping
-from livegen.control.mapping import Mapper
-from livegen.control.sources import start_control_sources
-from livegen.params import CORE_PARAMS, ParameterStore, ParamRegistry, ParamSpec
+from livegen.engine import make_mapper
+from livegen.params import ParameterStore, ParamRegistry
 from livegen.patch import load_patch, parse_patch
-from livegen.stages import compose
 
 # The JACK server and virtual controller ports (session fixture shared by the MIDI tests).
 jack_server = jack_fixture.jack_server
@@ -30,33 +29,23 @@ midi_out = jack_fixture.midi_out
 TAG = f"lgtest{os.getpid()}"
 
 
-def registry() -> ParamRegistry:
-    return ParamRegistry([
-        *CORE_PARAMS,
-        *(p for p in compose.PARAMS if p.name.startswith("master.")),
-        ParamSpec("style.mix", default=0.0),
-        ParamSpec("generator.speed", default=0.2, min=0.0, max=4.0),
-        ParamSpec("generator.jump", kind="trigger", default=False, min=None, max=None),
-        ParamSpec("fx.freeze", kind="bool", default=False, min=None, max=None),
-        ParamSpec("fx.bend", default=0.0, min=-1.0, max=1.0),
-    ])
 
 
 
 class Rig:
     """Controller port -> livegen MIDI input -> bus -> mapper -> store."""
 
-    def __init__(self, patch_text: str, port_name: str, tempo: Tempo | None = None) -> None:
-        self.reg = registry()
+    def __init__(self, registry: ParamRegistry, patch_text: str, port_name: str, tempo: Tempo | None = None) -> None:
+        self.reg = registry
         self.patch = parse_patch(f'[osc]\nenabled = false\n[midi]\ninputs = ["{port_name}"]\nrescan = 0.1\n'
                                  + patch_text, registry=self.reg)
         self.bus = ControlBus()
         t0 = time.monotonic()
         self.now = lambda: time.monotonic() - t0
-        self.sources = start_control_sources(self.patch, self.bus, self.now, self.reg)
-        self.midi = self.sources.midi
+        self.inputs = start_inputs(self.patch.osc, self.patch.midi, self.patch.mappings, self.bus, self.now, self.reg)
+        self.midi = self.inputs.midi
         self.tempo = tempo
-        self.mapper = Mapper.from_patch(self.patch, self.reg, tempo)
+        self.mapper = make_mapper(self.patch, self.reg, tempo)
         self.store = ParameterStore(self.reg)
         self.actions: list = []
         self.base = 0
@@ -76,31 +65,31 @@ class Rig:
         message sent right after the port shows up can still be lost; a controller does not care,
         a test counting messages does.
         """
-        assert wait_for(lambda: len(self.midi.ports) == 1), self.sources.status()
+        assert wait_for(lambda: len(self.midi.ports) == 1), self.inputs.status()
         assert wait_for(lambda: (out.send(mido.Message("control_change", channel=15, control=127, value=0)) or
-                                 self.midi.received > 0)), self.sources.status()
+                                 self.midi.received > 0)), self.inputs.status()
         time.sleep(0.05)
         self.bus.drain(float("inf"))
         self.base = self.midi.received
 
     def settle(self, n: int) -> list:
         """Frames until n messages arrived since connect(); returns the events of that frame."""
-        assert wait_for(lambda: self.midi.received >= self.base + n), self.sources.status()
+        assert wait_for(lambda: self.midi.received >= self.base + n), self.inputs.status()
         return self.frame()
 
 
 @pytest.fixture
-def rig(request):
+def rig(request, registry):
     rigs = []
 
     def make(*args, **kw):
-        r = Rig(*args, **kw)
+        r = Rig(registry, *args, **kw)
         rigs.append(r)
         return r
 
     yield make
     for r in rigs:
-        r.sources.close()
+        r.inputs.close()
 
 
 MAPPINGS = """
@@ -164,19 +153,19 @@ def test_midi_clock_from_a_real_port_gives_the_tempo(midi_out, rig):
         out.send(mido.Message("clock"))
     r.settle(n + 1)
     assert tempo.bpm == pytest.approx(120.0, abs=3.0)
-    assert r.mapper.follower.present
+    assert r.mapper.midi_clock is not None and r.mapper.midi_clock.present
 
 
 def test_a_controller_plugged_in_late_or_unplugged_and_replugged_keeps_working(midi_out, rig):
     name = f"{TAG}-replug"
     r = rig(MAPPINGS, name)  # the show starts before the controller is there
-    assert r.midi.ports == [] and "waiting for" in r.sources.status()[0]
+    assert r.midi.ports == [] and "waiting for" in r.inputs.status()[0]
     out = midi_out(name)
     r.connect(out)
     out.send(mido.Message("control_change", channel=0, control=7, value=10))
     r.settle(1)
     out.close()  # unplug
-    assert wait_for(lambda: r.midi.ports == []), r.sources.status()
+    assert wait_for(lambda: r.midi.ports == []), r.inputs.status()
     out = midi_out(name)  # plug back in
     r.connect(out)
     out.send(mido.Message("control_change", channel=0, control=7, value=127))
@@ -203,7 +192,8 @@ def test_midi_learn_writes_the_moved_control_into_the_patch_keeping_the_rest(mid
         mapping = mapping or learn.offer(e)
     assert mapping is not None and mapping.source == "midi/cc/1/20" and mapping.pickup
     assert not learn.active
-    assert write_mapping(patch_file, mapping, r.reg) == 1  # the knob was rebound from style.mix
+    replaced = write_mapping(patch_file, mapping, lambda text, path: parse_patch(text, path, r.reg))
+    assert replaced == 1  # the knob was rebound from style.mix
     text = patch_file.read_text()
     assert text.startswith('# my show\nname = "club"  # keep me\n')
     patch = load_patch(patch_file, r.reg)
@@ -212,7 +202,7 @@ def test_midi_learn_writes_the_moved_control_into_the_patch_keeping_the_rest(mid
 
 
 def test_learn_from_the_terminal_maps_a_14bit_control(midi_out, tmp_path, capsys):
-    from livegen.control.learn import main
+    from livegen.control_cli import learn_main as main
 
     name = f"{TAG}-cli"
     out = midi_out(name)

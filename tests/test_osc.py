@@ -20,42 +20,30 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 from waiting import wait_for
 
 from livegen.control.bus import ControlBus
-from livegen.control.mapping import AddressBook, Mapper
-from livegen.control.osc import OscConfig, OscServer, schema
-from livegen.control.oscwire import encode_bundle, encode_message
-from livegen.control.sources import start_control_sources
-from livegen.params import CORE_PARAMS, ParameterStore, ParamRegistry, ParamSpec
+from livegen.control.inputs import start_inputs
+from livegen.control.osc.config import OscConfig
+from livegen.control.osc.schema import AddressBook
+from livegen.control.osc.server import OscDispatcher
+from livegen.control.osc.wire import encode_bundle, encode_message
+from livegen.control_cli import osc_schema_main, patch_osc_schema
+from livegen.engine import make_mapper
+from livegen.params import ParameterStore, ParamRegistry
 from livegen.patch import parse_patch
-from livegen.stages import compose
-
-
-def registry() -> ParamRegistry:
-    return ParamRegistry([
-        *CORE_PARAMS,
-        *(p for p in compose.PARAMS if p.name.startswith("master.")),
-        ParamSpec("style.mix", default=0.0, description="style fader"),
-        ParamSpec("generator.speed", default=0.2, min=0.0, max=4.0),
-        ParamSpec("generator.jump", kind="trigger", default=False, min=None, max=None),
-        ParamSpec("compose.mode", kind="enum", default="screen", choices=("screen", "add", "multiply")),
-        ParamSpec("fx.freeze", kind="bool", default=False, min=None, max=None),
-        ParamSpec("fx.steps", kind="int", default=0, min=0, max=8),
-    ])
-
 
 
 class Show:
     """A minimal render loop around the real control parts."""
 
-    def __init__(self, patch_text: str) -> None:
-        self.reg = registry()
+    def __init__(self, registry: ParamRegistry, patch_text: str) -> None:
+        self.reg = registry
         self.patch = parse_patch("[midi]\nenabled = false\n[osc]\nport = 0\n" + patch_text, registry=self.reg)
         self.bus = ControlBus()
         t0 = time.monotonic()
         self.now = lambda: time.monotonic() - t0
-        self.sources = start_control_sources(self.patch, self.bus, self.now, self.reg)
-        assert self.sources.osc is not None, self.sources.status()
-        self.port = self.sources.osc.port
-        self.mapper = Mapper.from_patch(self.patch, self.reg)
+        self.inputs = start_inputs(self.patch.osc, self.patch.midi, self.patch.mappings, self.bus, self.now, self.reg)
+        assert self.inputs.osc is not None, self.inputs.status()
+        self.port = self.inputs.osc.port
+        self.mapper = make_mapper(self.patch, self.reg)
         self.store = ParameterStore(self.reg)
         self.client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.client.bind(("127.0.0.1", 0))
@@ -73,27 +61,33 @@ class Show:
         for e in events:
             self.actions += self.mapper.apply(e, self.store)
         snap = self.store.snapshot(t)
-        self.sources.feedback(snap, {"fps": 30.0})
+        self.inputs.feedback(snap, {"fps": 30.0})
         return events, snap
 
     def settle(self, n: int) -> list:
         """Frames until the receive thread has pushed n messages; returns all events drained."""
-        assert wait_for(lambda: self.sources.osc.received >= n), self.sources.status()
+        assert wait_for(lambda: self.inputs.osc.dispatcher.received >= n), self.inputs.status()
         events, _ = self.frame()
         return events
 
     def close(self) -> None:
         self.client.close()
-        self.sources.close()
+        self.inputs.close()
 
 
-@contextmanager
-def show(patch_text: str = ""):
-    s = Show(patch_text)
-    try:
-        yield s
-    finally:
-        s.close()
+@pytest.fixture
+def show(registry: ParamRegistry):
+    """``with show(patch_text) as s``: a running Show over the test registry, closed afterwards."""
+
+    @contextmanager
+    def run(patch_text: str = ""):
+        s = Show(registry, patch_text)
+        try:
+            yield s
+        finally:
+            s.close()
+
+    return run
 
 
 def typed(address: str, *args: tuple[object, str]) -> bytes:
@@ -103,7 +97,7 @@ def typed(address: str, *args: tuple[object, str]) -> bytes:
     return b.build().dgram
 
 
-def test_every_osc_argument_type_reaches_its_parameter():
+def test_every_osc_argument_type_reaches_its_parameter(show):
     with show() as s:
         s.send(typed("/livegen/style/mix", (0.25, "f")))
         s.send(typed("/livegen/generator/speed", (1.5, "d")))  # TouchDesigner double64
@@ -123,7 +117,7 @@ def test_every_osc_argument_type_reaches_its_parameter():
         assert s.store.targets["fx.freeze"] is False
 
 
-def test_bundles_and_nested_bundles_apply_every_message():
+def test_bundles_and_nested_bundles_apply_every_message(show):
     with show() as s:
         inner = encode_bundle([encode_message("/livegen/fx/steps", 3), encode_message("/livegen/generator/jump")])
         s.send(encode_bundle([encode_message("/livegen/style/mix", 0.5), inner]))
@@ -132,7 +126,7 @@ def test_bundles_and_nested_bundles_apply_every_message():
         assert s.store.targets["fx.steps"] == 3
 
 
-def test_a_future_dated_bundle_waits_for_its_time_without_blocking_the_receiver():
+def test_a_future_dated_bundle_waits_for_its_time_without_blocking_the_receiver(show):
     with show() as s:
         ntp = time.time() + 2208988800 + 30.0  # 30 s ahead, as NTP seconds
         tag = struct.pack(">Q", int(ntp * 2**32))
@@ -145,7 +139,7 @@ def test_a_future_dated_bundle_waits_for_its_time_without_blocking_the_receiver(
         assert future.address == "/livegen/style/mix" and future.t > s.now() + 25
 
 
-def test_a_touchdesigner_channel_name_drives_a_parameter_through_an_alias():
+def test_a_touchdesigner_channel_name_drives_a_parameter_through_an_alias(show):
     with show('[osc.aliases]\n"/style_mix" = "style.mix"\n"/go" = "generator.jump"\n"/drop" = "scene:drop"\n') as s:
         s.send(encode_message("/style_mix", 0.4))
         s.send(encode_message("/go", 1.0))
@@ -155,7 +149,7 @@ def test_a_touchdesigner_channel_name_drives_a_parameter_through_an_alias():
         assert ("scene", "drop") in s.actions
 
 
-def test_mapped_osc_sources_use_their_curve_and_are_not_coalesced():
+def test_mapped_osc_sources_use_their_curve_and_are_not_coalesced(show):
     text = '[[mappings]]\nsource = "/1/toggle1"\ntarget = "fx.freeze"\ncurve = "toggle"\n'
     with show(text) as s:
         for v in (1.0, 0.0, 1.0, 0.0, 1.0):
@@ -165,7 +159,7 @@ def test_mapped_osc_sources_use_their_curve_and_are_not_coalesced():
         assert s.store.targets["fx.freeze"] is True  # three presses
 
 
-def test_a_query_answers_the_sender_with_the_current_value():
+def test_a_query_answers_the_sender_with_the_current_value(show):
     with show() as s:
         s.send(encode_message("/livegen/generator/speed", 2.5))
         s.settle(1)
@@ -177,33 +171,32 @@ def test_a_query_answers_the_sender_with_the_current_value():
         s.send(encode_message("/livegen/compose/mode", "?"))
         data, _ = s.client.recvfrom(1024)
         assert data == encode_message("/livegen/compose/mode", "screen")
-        assert s.sources.osc.queries == 2
+        assert s.inputs.osc.dispatcher.queries == 2
 
 
-def test_feedback_sends_parameter_changes_fps_beat_and_scene():
+def test_feedback_sends_parameter_changes_fps_beat_and_scene(registry):
     rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     rx.bind(("127.0.0.1", 0))
     rx.settimeout(5.0)
     try:
         text = f"port = 0\nfeedback = \"127.0.0.1:{rx.getsockname()[1]}\"\nfeedback_rate = 1000\n"
-        reg = registry()
-        patch = parse_patch("[midi]\nenabled = false\n[osc]\n" + text, registry=reg)
+        patch = parse_patch("[midi]\nenabled = false\n[osc]\n" + text, registry=registry)
         bus = ControlBus()
-        sources = start_control_sources(patch, bus, time.monotonic, reg)
+        inputs = start_inputs(patch.osc, patch.midi, patch.mappings, bus, time.monotonic, registry)
         try:
-            store = ParameterStore(reg)
-            sources.feedback(store.snapshot(0.0, beat=1.5), {"fps": 29.5, "scene": "intro"})
+            store = ParameterStore(registry)
+            inputs.feedback(store.snapshot(0.0, beat=1.5), {"fps": 29.5, "scene": "intro"})
             first = _addresses(rx.recvfrom(65536)[0])
             assert {"/livegen/style/mix", "/livegen/status/fps", "/livegen/status/scene",
                     "/livegen/status/beat"} <= set(first)
             store.set("style.mix", 0.75)
             time.sleep(0.002)  # past the 1 ms feedback interval
-            sources.feedback(store.snapshot(0.1, beat=1.7), {"fps": 29.5, "scene": "intro"})
+            inputs.feedback(store.snapshot(0.1, beat=1.7), {"fps": 29.5, "scene": "intro"})
             second = _addresses(rx.recvfrom(65536)[0])
             assert second["/livegen/style/mix"] == pytest.approx(0.75)
             assert "/livegen/status/scene" not in second and "/livegen/generator/speed" not in second
         finally:
-            sources.close()
+            inputs.close()
     finally:
         rx.close()
 
@@ -215,37 +208,35 @@ def _addresses(bundle: bytes) -> dict[str, object]:
             for m in OscPacket(bundle).messages}
 
 
-def test_senders_outside_the_allow_list_are_dropped_and_counted():
-    reg = registry()
-    patch = parse_patch('[midi]\nenabled = false\n[osc]\nport = 0\nallow = ["10.0.0.0/8"]\n', registry=reg)
+def test_senders_outside_the_allow_list_are_dropped_and_counted(registry):
+    patch = parse_patch('[midi]\nenabled = false\n[osc]\nport = 0\nallow = ["10.0.0.0/8"]\n', registry=registry)
     bus = ControlBus()
-    sources = start_control_sources(patch, bus, time.monotonic, reg)
+    inputs = start_inputs(patch.osc, patch.midi, patch.mappings, bus, time.monotonic, registry)
     try:
         c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        c.sendto(encode_message("/livegen/style/mix", 0.5), ("127.0.0.1", sources.osc.port))
-        assert wait_for(lambda: sources.osc.denied == 1)
-        assert len(bus) == 0 and any("denied" in line for line in sources.status())
+        c.sendto(encode_message("/livegen/style/mix", 0.5), ("127.0.0.1", inputs.osc.port))
+        assert wait_for(lambda: inputs.osc.dispatcher.denied == 1)
+        assert len(bus) == 0 and any("denied" in line for line in inputs.status())
         c.close()
     finally:
-        sources.close()
+        inputs.close()
 
 
-def test_a_busy_port_is_reported_and_the_show_goes_on():
+def test_a_busy_port_is_reported_and_the_show_goes_on(registry):
     blocker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     blocker.bind(("127.0.0.1", 0))
     try:
-        reg = registry()
-        patch = parse_patch(f"[midi]\nenabled = false\n[osc]\nport = {blocker.getsockname()[1]}\n", registry=reg)
-        sources = start_control_sources(patch, ControlBus(), time.monotonic, reg)
-        assert sources.osc is None
-        assert "cannot listen" in sources.status()[0]
-        sources.feedback(ParameterStore(reg).snapshot(0.0), {})
-        sources.close()
+        patch = parse_patch(f"[midi]\nenabled = false\n[osc]\nport = {blocker.getsockname()[1]}\n", registry=registry)
+        inputs = start_inputs(patch.osc, patch.midi, patch.mappings, ControlBus(), time.monotonic, registry)
+        assert inputs.osc is None
+        assert "cannot listen" in inputs.status()[0]
+        inputs.feedback(ParameterStore(registry).snapshot(0.0), {})
+        inputs.close()
     finally:
         blocker.close()
 
 
-def test_nan_wrong_types_unknown_addresses_and_out_of_range_are_counted_not_raised():
+def test_nan_wrong_types_unknown_addresses_and_out_of_range_are_counted_not_raised(show):
     with show() as s:
         s.send(encode_message("/livegen/style/mix", float("nan")))
         s.send(typed("/livegen/style/mix", (float("inf"), "d")))
@@ -256,7 +247,7 @@ def test_nan_wrong_types_unknown_addresses_and_out_of_range_are_counted_not_rais
         s.send(b"\x00\x01garbage")
         s.send(encode_message("/livegen/fx/steps", 4))
         s.settle(2)
-        osc = s.sources.osc
+        osc = s.inputs.osc.dispatcher
         assert wait_for(lambda: osc.packets == 8)
         assert (osc.bad_values, osc.unknown, osc.clamped, osc.malformed) == (4, 1, 1, 1)
         assert s.store.targets["generator.speed"] == 4.0 and s.store.targets["style.mix"] == 0.0
@@ -276,16 +267,12 @@ osc_like = st.one_of(
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(packet=osc_like)
-def test_hostile_packets_never_raise_out_of_the_receiver(packet):
-    reg = registry()
+def test_hostile_packets_never_raise_out_of_the_receiver(packet, registry):
     bus = ControlBus()
-    srv = OscServer(OscConfig(port=0), bus, time.monotonic, AddressBook(reg))
-    try:
-        srv.handle(packet, ("127.0.0.1", 9))
-        for e in bus.drain(1e18):
-            assert isinstance(e.value, (int, float, str, bool, type(None), list))
-    finally:
-        srv.close()
+    dispatcher = OscDispatcher(OscConfig(port=0), bus, time.monotonic, AddressBook(registry), lambda dgram, to: None)
+    dispatcher.handle(packet, ("127.0.0.1", 9))
+    for e in bus.drain(1e18):
+        assert isinstance(e.value, (int, float, str, bool, type(None), list))
 
 
 def _same(a: list, b: list) -> bool:
@@ -307,7 +294,7 @@ osc_arg = st.one_of(
 def test_the_fast_path_parser_reads_what_python_osc_reads(address, args, tail):
     from pythonosc.osc_packet import OscPacket
 
-    from livegen.control.oscwire import parse_simple
+    from livegen.control.osc.wire import parse_simple
 
     dgram = typed(address, *args)
     fast = parse_simple(dgram)
@@ -322,7 +309,7 @@ def test_the_fast_path_parser_reads_what_python_osc_reads(address, args, tail):
             assert fast[0] == ref.address and _same(fast[1], list(ref.params))
 
 
-def test_the_receive_thread_survives_a_burst_of_garbage_over_a_real_socket():
+def test_the_receive_thread_survives_a_burst_of_garbage_over_a_real_socket(show):
     import random
 
     rnd = random.Random(3)
@@ -332,7 +319,7 @@ def test_the_receive_thread_survives_a_burst_of_garbage_over_a_real_socket():
         s.send(encode_message("/livegen/style/mix", 0.125))
         s.settle(1)
         assert s.store.targets["style.mix"] == 0.125
-        assert s.sources.osc._thread.is_alive()
+        assert s.inputs.osc._thread.is_alive()
 
 
 SENDER = r"""
@@ -347,17 +334,17 @@ s.sendto(b"/livegen/fx/steps\x00\x00\x00,i\x00\x00" + struct.pack(">i", 7), ("12
 """
 
 
-def test_ten_thousand_unpaced_messages_from_another_process_all_arrive():
+def test_ten_thousand_unpaced_messages_from_another_process_all_arrive(show):
     with show() as s:
-        if s.sources.osc.recv_buffer < 4 * 1024 * 1024:
-            pytest.skip(f"the kernel granted only {s.sources.osc.recv_buffer} B of receive buffer "
+        if s.inputs.osc.recv_buffer < 4 * 1024 * 1024:
+            pytest.skip(f"the kernel granted only {s.inputs.osc.recv_buffer} B of receive buffer "
                         "(raise net.core.rmem_max to 4194304 to run the flood test)")
         proc = subprocess.run([sys.executable, "-c", SENDER, str(s.port), "10000"], timeout=120)
         assert proc.returncode == 0
-        osc = s.sources.osc
-        assert wait_for(lambda: osc.received >= 10001, timeout=60), s.sources.status()
+        osc = s.inputs.osc
+        assert wait_for(lambda: osc.dispatcher.received >= 10001, timeout=60), s.inputs.status()
         events, _ = s.frame()
-        assert osc.received == 10001 and osc.malformed == 0
+        assert osc.dispatcher.received == 10001 and osc.dispatcher.malformed == 0
         # Continuous values coalesce to the newest per address; the loop sees a handful of events.
         assert len(events) <= 3
         assert s.store.targets["style.mix"] == pytest.approx(998 / 1000)
@@ -365,7 +352,7 @@ def test_ten_thousand_unpaced_messages_from_another_process_all_arrive():
         assert s.store.targets["fx.steps"] == 7
 
 
-def test_scene_record_and_quit_arrive_as_actions_for_the_engine():
+def test_scene_record_and_quit_arrive_as_actions_for_the_engine(show):
     with show('[scenes.intro]\nvalues = {}\n') as s:
         s.send(encode_message("/livegen/scene", "intro"))
         s.send(encode_message("/livegen/scene", 2))
@@ -378,7 +365,7 @@ def test_scene_record_and_quit_arrive_as_actions_for_the_engine():
                              ("record", "stop"), ("quit", None)]
 
 
-def test_triggers_are_never_coalesced_away():
+def test_triggers_are_never_coalesced_away(show):
     with show() as s:
         for _ in range(100):
             s.send(encode_message("/livegen/generator/jump"))
@@ -386,23 +373,21 @@ def test_triggers_are_never_coalesced_away():
         assert len(events) == 100
 
 
-def test_listening_beyond_this_machine_is_an_explicit_opt_in():
+def test_listening_beyond_this_machine_is_an_explicit_opt_in(registry):
     from livegen.patch import PatchError
-
-    reg = registry()
     with pytest.raises(PatchError, match="listen_remote"):
-        parse_patch('[osc]\nhost = "0.0.0.0"\n', registry=reg)
-    patch = parse_patch('[osc]\nhost = "0.0.0.0"\nlisten_remote = true\nallow = ["192.168.1.0/24"]\n', registry=reg)
+        parse_patch('[osc]\nhost = "0.0.0.0"\n', registry=registry)
+    patch = parse_patch('[osc]\nhost = "0.0.0.0"\nlisten_remote = true\nallow = ["192.168.1.0/24"]\n',
+                        registry=registry)
     assert patch.osc.allow == ["192.168.1.0/24"]
 
 
 def test_osc_schema_lists_every_address_with_type_range_and_default(tmp_path, capsys):
-    from livegen.control.osc import schema_main
     from livegen.stages import default_registry
 
     p = tmp_path / "td.toml"
     p.write_text('[osc.aliases]\n"/style_mix" = "style.mix"\n[scenes.intro]\nvalues = {}\n')
-    assert schema_main([str(p)]) == 0
+    assert osc_schema_main([str(p)]) == 0
     out = json.loads(capsys.readouterr().out)
     reg = default_registry()
     by_addr = {d["address"]: d for d in out["parameters"]}
@@ -411,4 +396,4 @@ def test_osc_schema_lists_every_address_with_type_range_and_default(tmp_path, ca
     assert (mix["type"], mix["min"], mix["max"], mix["default"]) == ("float", 0.0, 1.0, reg["style.mix"].default)
     assert out["aliases"] == [{"address": "/style_mix", "target": "style.mix"}]
     assert "/livegen/scene/intro" in {a["address"] for a in out["actions"]}
-    assert schema(parse_patch("", registry=reg), reg)["listen"] == "127.0.0.1:9000"
+    assert patch_osc_schema(parse_patch("", registry=reg), reg)["listen"] == "127.0.0.1:9000"

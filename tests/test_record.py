@@ -17,36 +17,28 @@ import pytest
 
 from livegen.clock import Tempo, WallClock
 from livegen.control.bus import ControlBus, ControlEvent
-from livegen.control.mapping import Mapper
-from livegen.control.oscwire import encode_message
+from livegen.control.inputs import start_inputs
+from livegen.control.mapping.router import Mapper
+from livegen.control.osc.wire import encode_message
 from livegen.control.record import ShowRecorder, load_controls, make_header
-from livegen.control.sources import start_control_sources
-from livegen.params import CORE_PARAMS, ParameterStore, ParamRegistry, ParamSpec
+from livegen.engine import make_mapper
+from livegen.params import ParameterStore
 from livegen.patch import parse_patch
-from livegen.stages import compose
 
 # The JACK server and virtual controller ports (session fixture shared by the MIDI tests).
 jack_server = jack_fixture.jack_server
 midi_out = jack_fixture.midi_out
 
 
-def registry() -> ParamRegistry:
-    return ParamRegistry([
-        *CORE_PARAMS,
-        *(p for p in compose.PARAMS if p.name.startswith("master.")),
-        ParamSpec("style.mix", default=0.0, smoothing=0.1),
-        ParamSpec("generator.speed", default=0.2, min=0.0, max=4.0, smoothing=0.2),
-        ParamSpec("generator.jump", kind="trigger", default=False, min=None, max=None),
-        ParamSpec("fx.freeze", kind="bool", default=False, min=None, max=None),
-    ])
 
 
-def test_a_show_log_keeps_header_events_and_frame_times(tmp_path):
+def test_a_show_log_keeps_header_events_and_frame_times(tmp_path, smooth_registry):
     path = tmp_path / "show.jsonl"
-    patch = parse_patch('name = "club"\nseed = 5\n', registry=registry())
+    patch = parse_patch('name = "club"\nseed = 5\n', registry=smooth_registry)
     model = tmp_path / "m.safetensors"
     model.write_bytes(b"weights")
-    rec = ShowRecorder(path, make_header(patch, models=[model], initial={"style.mix": 0.5}))
+    rec = ShowRecorder(path, make_header(patch.source_path, patch.source_hash, patch.seed, models=[model],
+                                         initial={"style.mix": 0.5}))
     e1 = ControlEvent(0.01, "osc", "/livegen/style/mix", 0.25)
     e2 = ControlEvent(0.02, "midi", "midi/cc/1/7", 64)
     rec.log_frame(0, 0.0, [])
@@ -116,7 +108,7 @@ def _tempo_map_file(kind: int) -> mido.MidiFile:
 
 
 @pytest.mark.parametrize("kind", [0, 1])
-def test_a_midi_file_replays_with_its_tempo_map(tmp_path, kind):
+def test_a_midi_file_replays_with_its_tempo_map(tmp_path, kind, smooth_registry):
     path = tmp_path / f"set{kind}.mid"
     _tempo_map_file(kind).save(path)
     cf = load_controls(path)
@@ -124,11 +116,10 @@ def test_a_midi_file_replays_with_its_tempo_map(tmp_path, kind):
     assert sorted(got) == [(0.5, "midi/cc/1/7", 10), (1.0, "midi/note/10/36", 100),
                            (2.0, "midi/cc/1/7", 90), (2.0, "midi/program/1", 1)]
     assert cf.frame_times == [] and cf.header["type"] == kind
-    reg = registry()
-    mapper = Mapper(reg, parse_patch('[[mappings]]\nsource = "midi/cc/1/7"\ntarget = "style.mix"\n'
+    mapper = Mapper(smooth_registry, parse_patch('[[mappings]]\nsource = "midi/cc/1/7"\ntarget = "style.mix"\n'
                                      '[[mappings]]\nsource = "midi/note/10/36"\ntarget = "generator.jump"\n',
-                                     registry=reg).mappings)
-    store = ParameterStore(reg)
+                                     registry=smooth_registry).mappings)
+    store = ParameterStore(smooth_registry)
     actions = [a for e in cf.events for a in mapper.apply(e, store)]
     assert store.targets["style.mix"] == pytest.approx(90 / 127) and actions == [("scene", 2)]
 
@@ -205,24 +196,24 @@ def _frame(mapper: Mapper, store: ParameterStore, bus: ControlBus, tempo: Tempo,
             pass
     store.step(dt)
     snap = store.snapshot(t, tempo.beat(t))
-    return events, (dict(snap), sorted(snap.triggers), round(snap.beat, 12))
+    fired = [name for name in store.registry.names if snap.fired(name)]
+    return events, (dict(snap), fired, round(snap.beat, 12))
 
 
-def test_a_live_run_replays_frame_for_frame_in_lockstep(tmp_path, midi_out):
+def test_a_live_run_replays_frame_for_frame_in_lockstep(tmp_path, midi_out, smooth_registry):
     """OSC over UDP and MIDI (CC + clock) over JACK arrive from other threads while frames run on
     the wall clock; the lockstep replay of the recorded log must give identical values per frame."""
     port_name = f"lgrec{os.getpid()}"
     out = midi_out(port_name)
-    reg = registry()
-    patch = parse_patch(f'[osc]\nport = 0\n[midi]\ninputs = ["{port_name}"]\n' + REPLAY_PATCH, registry=reg)
+    patch = parse_patch(f'[osc]\nport = 0\n[midi]\ninputs = ["{port_name}"]\n' + REPLAY_PATCH, registry=smooth_registry)
     clock = WallClock()
     bus = ControlBus()
-    sources = start_control_sources(patch, bus, clock.now, reg)
+    inputs = start_inputs(patch.osc, patch.midi, patch.mappings, bus, clock.now, smooth_registry)
     tempo = Tempo(patch.tempo.bpm)
-    mapper = Mapper.from_patch(patch, reg, tempo)
-    store = ParameterStore(reg)
+    mapper = make_mapper(patch, smooth_registry, tempo)
+    store = ParameterStore(smooth_registry)
     path = tmp_path / "live.jsonl"
-    rec = ShowRecorder(path, make_header(patch))
+    rec = ShowRecorder(path, make_header(patch.source_path, patch.source_hash, patch.seed))
     live = []
     stop = threading.Event()
 
@@ -238,19 +229,19 @@ def test_a_live_run_replays_frame_for_frame_in_lockstep(tmp_path, midi_out):
             if i % 3 == 0:
                 out.send(mido.Message("control_change", channel=0, control=7, value=rnd.randint(0, 127)))
             if i % 5 == 0:
-                s.sendto(encode_message("/livegen/style/mix", rnd.random()), ("127.0.0.1", sources.osc.port))
+                s.sendto(encode_message("/livegen/style/mix", rnd.random()), ("127.0.0.1", inputs.osc.port))
             if i % 17 == 0:
-                s.sendto(encode_message("/pad", float(i % 2)), ("127.0.0.1", sources.osc.port))
+                s.sendto(encode_message("/pad", float(i % 2)), ("127.0.0.1", inputs.osc.port))
             if i % 23 == 0:
-                s.sendto(encode_message("/jump", 1.0), ("127.0.0.1", sources.osc.port))
+                s.sendto(encode_message("/jump", 1.0), ("127.0.0.1", inputs.osc.port))
             time.sleep(0.01)
         s.close()
 
     th = threading.Thread(target=performer)
     try:
-        assert sources.midi is not None
+        assert inputs.midi is not None
         deadline = time.monotonic() + 15
-        while not sources.midi.ports and time.monotonic() < deadline:
+        while not inputs.midi.ports and time.monotonic() < deadline:
             time.sleep(0.02)
         th.start()
         prev = 0.0
@@ -266,7 +257,7 @@ def test_a_live_run_replays_frame_for_frame_in_lockstep(tmp_path, midi_out):
         if th.is_alive():
             th.join()
         rec.close()
-        sources.close()
+        inputs.close()
 
     cf = load_controls(path)
     assert len(cf.events) > 100 and {e.source for e in cf.events} == {"osc", "midi"}
@@ -274,8 +265,8 @@ def test_a_live_run_replays_frame_for_frame_in_lockstep(tmp_path, midi_out):
     for e in cf.events:
         rbus.push(e)
     rtempo = Tempo(patch.tempo.bpm)
-    rmapper = Mapper.from_patch(patch, reg, rtempo)
-    rstore = ParameterStore(reg)
+    rmapper = make_mapper(patch, smooth_registry, rtempo)
+    rstore = ParameterStore(smooth_registry)
     replay = []
     prev = 0.0
     for n, t in enumerate(cf.frame_times):

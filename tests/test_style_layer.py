@@ -8,6 +8,7 @@ import json
 import pytest
 import torch
 
+from livegen.config import ConfigError
 from livegen.nets.fastnet import FastStyleNet
 from livegen.nets.io import ModelError, save_model
 from livegen.nets.style import build_net
@@ -67,7 +68,7 @@ def test_the_layer_handles_odd_frames_with_the_transformer_too(tmp_path):
 def test_fader_ends_equal_the_pure_styles(tmp_path):
     """style.mix 0 is style.a exactly, 1 is style.b exactly; halfway is neither."""
     net = tiny_fast()
-    layer = StyleStage(StyleConfig(model=save_tiny(tmp_path, net)), torch.device("cpu"))
+    layer = StyleStage(StyleConfig(model=save_tiny(tmp_path, net), runtime="torch"), torch.device("cpu"))
     frame = torch.rand(1, 3, 64, 80)
     pure = []
     for k in range(3):
@@ -86,7 +87,7 @@ def test_fader_ends_equal_the_pure_styles(tmp_path):
 
 def test_weights_mode_picks_and_blends_styles(tmp_path):
     net = tiny_fast()
-    layer = StyleStage(StyleConfig(model=save_tiny(tmp_path, net)), torch.device("cpu"))
+    layer = StyleStage(StyleConfig(model=save_tiny(tmp_path, net), runtime="torch"), torch.device("cpu"))
     frame = torch.rand(1, 3, 48, 64)
     w = torch.tensor([[0.0, 1.0, 0.0]])
     with torch.no_grad():
@@ -245,3 +246,41 @@ def test_a_reflection_padded_net_paints_no_frame_line_on_a_flat_picture():
     middle = out[..., 24:40, 24:40].mean()
     assert torch.allclose(out[..., 0, :].mean(), middle, atol=1e-3)
     assert torch.allclose(out[..., :, -1].mean(), middle, atol=1e-3)
+
+
+def test_onnx_runtime_plays_the_same_picture_as_torch_frame_after_frame_with_stabilisation(tmp_path):
+    """The default CPU runtime is ONNX Runtime (faster here); it must paint what the torch net paints,
+    including the smoothed norm statistics carried from frame to frame."""
+    path = save_tiny(tmp_path, tiny_fast())
+    fast = StyleStage(StyleConfig(model=path), torch.device("cpu"))
+    plain = StyleStage(StyleConfig(model=path, runtime="torch"), torch.device("cpu"))
+    assert fast.status.endswith("· onnxruntime") and plain.status.endswith("· torch")
+    torch.manual_seed(3)
+    base = torch.rand(1, 3, 72, 96)
+    for i, stabilize in enumerate([0.75] * 5 + [0.0] * 2 + [0.5] * 3):
+        frame = (base + 0.05 * i).clamp(0, 1)  # a slowly changing camera picture
+        snap = make_snap(style_mix=0.3, style_a=1, style_b=2, style_stabilize=stabilize)
+        a, b = fast(snap, frame), plain(snap, frame)
+        assert a.shape == b.shape == frame.shape
+        assert (a - b).abs().max() < 1e-4, f"frame {i}"
+
+
+def test_an_unknown_runtime_is_a_patch_error():
+    with pytest.raises(ConfigError, match="runtime"):
+        StyleConfig(model="x", runtime="tensorrt")
+
+
+def test_turning_style_color_up_keeps_the_camera_colours_under_the_strokes(tmp_path):
+    from livegen.stages.color import luma
+
+    layer = StyleStage(StyleConfig(model=save_tiny(tmp_path, tiny_fast())), torch.device("cpu"))
+    frame = torch.zeros(1, 3, 48, 64)
+    frame[:, 0] = 0.8  # an orange camera picture
+    frame[:, 1] = 0.45
+    frame[:, 2] = 0.1
+    styled = layer(make_snap(style_color=0.0, style_stabilize=0.0), frame)
+    kept = layer(make_snap(style_color=1.0, style_stabilize=0.0), frame)
+    camera_chroma = frame - luma(frame)
+    assert (kept - luma(kept) - camera_chroma).abs().mean() < 0.02, "the camera's chroma comes through"
+    assert (luma(kept) - luma(styled)).abs().mean() < 0.02, "the strokes' luminance stays"
+    assert (styled - luma(styled) - camera_chroma).abs().mean() > 0.02, "at 0 the style's own colours show"

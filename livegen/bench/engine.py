@@ -23,8 +23,12 @@ from livegen.sinks import to_uint8
 from livegen.size import Size, parse_size
 
 
-def bench_size(patch_path: str, size: Size, frames: int, window_seconds: float, device: str | None) -> dict:
+def bench_size(patch_path: str, size: Size, frames: int, window_seconds: float, device: str | None,
+               style_runtime: str | None = None) -> dict:
     patch = load_patch(patch_path)
+    patch.output.adaptive = False  # measure the patch as written, not the frame budget's rungs
+    if style_runtime:
+        patch.style.runtime = style_runtime
     engine, feed = open_engine(patch, lockstep=True, size=size, device=device, camera="pattern")
     for i in range(3):  # warm-up: allocator, first-call overheads
         to_uint8(engine.tick(i / 30))
@@ -57,11 +61,13 @@ def main(argv: list[str]) -> int:
     p.add_argument("--window-seconds", type=float, default=3.0)
     p.add_argument("--device", default=None)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    p.add_argument("--style-runtime", choices=("auto", "onnxruntime", "torch"), default=None,
+                   help="override the patch's [style] runtime (compare onnxruntime with torch)")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-    results = [bench_size(args.patch, parse_size(s), args.frames, args.window_seconds, args.device)
+    results = [bench_size(args.patch, parse_size(s), args.frames, args.window_seconds, args.device, args.style_runtime)
                for s in args.sizes]
     print(json.dumps({"patch": args.patch, "cpu": platform.processor() or platform.machine(),
                       "torch_threads": torch.get_num_threads(), "results": results}, indent=2))

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from livegen.live import LiveShow
+from livegen.params import OSC_PREFIX
 from livegen.patch import PatchError, parse_patch
 from livegen.paths import DEFAULT_PATCH
 from livegen.size import parse_size
@@ -132,7 +133,7 @@ class _Sender:
 
     def send(self, value: float) -> None:
         if self.via == "osc":
-            self._osc.send_message("/livegen/master/fade", value)
+            self._osc.send_message(OSC_PREFIX + "master/fade", value)
         else:
             import mido
 

@@ -1,6 +1,6 @@
 """OSC flood benchmark: loss and throughput of the OSC receive thread at 1k, 10k and 50k msg/s.
 
-A separate process sends float messages to a real :class:`livegen.control.osc.OscServer` over
+A separate process sends float messages to a real :class:`livegen.control.osc.server.OscServer` over
 loopback UDP, paced at each rate (and once unpaced), while a stand-in render loop drains the bus
 at 60 frames per second. Prints one line per rate: sent, received, lost, receive rate, and how
 many events the loop actually saw after per-frame coalescing.
@@ -18,12 +18,13 @@ import sys
 import threading
 import time
 
-from livegen.control.addresses import AddressBook
 from livegen.control.bus import ControlBus
-from livegen.control.osc import OscConfig, OscServer
-from livegen.params import CORE_PARAMS, ParamRegistry, ParamSpec
+from livegen.control.osc.config import OscConfig
+from livegen.control.osc.schema import AddressBook
+from livegen.control.osc.server import OscServer
+from livegen.params import CORE_PARAMS, OSC_PREFIX, ParamRegistry, ParamSpec
 
-_ADDRESSES = [f"/livegen/bench/p{i}" for i in range(8)]
+_ADDRESSES = [f"{OSC_PREFIX}bench/p{i}" for i in range(8)]
 
 
 def _osc_float(address: str, value: float) -> bytes:
@@ -50,7 +51,7 @@ def send(port: int, count: int, rate: float) -> None:
 
 def run_one(count: int, rate: float, quiet: float = 0.5) -> dict[str, float]:
     """Start a server, flood it from another process, return the figures."""
-    reg = ParamRegistry([*CORE_PARAMS, *(ParamSpec(a[len("/livegen/"):].replace("/", "."), default=0.0)
+    reg = ParamRegistry([*CORE_PARAMS, *(ParamSpec(a[len(OSC_PREFIX):].replace("/", "."), default=0.0)
                                           for a in _ADDRESSES)])
     bus = ControlBus()
     t0 = time.monotonic()
@@ -77,7 +78,7 @@ def run_one(count: int, rate: float, quiet: float = 0.5) -> dict[str, float]:
                                  str(server.port), str(count), str(rate)])
         prev, still = -1, time.monotonic()
         while True:
-            got = server.received
+            got = server.dispatcher.received
             if got and first is None:
                 first = time.monotonic()
             if got != prev:
@@ -93,7 +94,7 @@ def run_one(count: int, rate: float, quiet: float = 0.5) -> dict[str, float]:
         loop.join()
         seen += len(bus.drain(float("inf")))
         server.close()
-    received = server.received
+    received = server.dispatcher.received
     span = (last - first) if (first is not None and last is not None and last > first) else float("nan")
     return {"sent": count, "received": received, "lost": count - received,
             "loss_pct": 100.0 * (count - received) / count, "recv_rate": received / span if span else 0.0,

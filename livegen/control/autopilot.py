@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from livegen.config import ConfigError
-from livegen.control.addresses import MIDI_SYSTEM
 from livegen.control.bus import ControlBus, ControlEvent
+from livegen.control.midikinds import PREFIX as MIDI_PREFIX
+from livegen.control.midikinds import SYSTEM as MIDI_SYSTEM
 from livegen.params import CORE_PARAMS, OSC_PREFIX, ParameterStore, ParamRegistry, ParamSpec
 
 SOURCE = "autopilot"
@@ -132,7 +133,7 @@ class Autopilot:
         # timing a DAW or a tempo bridge sends (MIDI clock and transport, tempo).
         if ev.source == SOURCE or ev.address.startswith(NOT_PLAYING):
             return False
-        return ev.address.removeprefix("midi/") not in MIDI_SYSTEM
+        return ev.address.removeprefix(MIDI_PREFIX) not in MIDI_SYSTEM
 
     def _span(self, name: str) -> tuple[float, float]:
         return self.cfg.ranges[name]

@@ -1,10 +1,10 @@
-"""The control bus: the one queue between control sources and the render loop.
+"""The control bus: the one queue between control inputs and the render loop.
 
 OSC, MIDI, window keys and replays run in their own threads and only ``push``
 :class:`ControlEvent` objects here. The render loop ``drain``s the events up to the frame
 time at each frame boundary, in timestamp order, so a recorded show replays frame-exactly.
 
-Live sources should use :meth:`ControlBus.push_stamped`: it reads the engine clock while
+Live inputs should use :meth:`ControlBus.push_stamped`: it reads the engine clock while
 holding the bus lock, so an event stamped at or before a frame's time is always in the queue
 when that frame drains. Without this, an event stamped just before the frame but pushed just
 after the drain would land one frame later live than in the replay.

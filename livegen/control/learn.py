@@ -1,28 +1,28 @@
 """MIDI (and OSC) learn: move a control, get a ``[[mappings]]`` entry written into the patch file.
 
 Used two ways: the window drives a :class:`MidiLearn` (key L, choose a parameter, then every
-drained event is offered to it before mapping), and ``livegen learn PARAM`` runs its own MIDI
-inputs and OSC server in the terminal. :func:`write_mapping` edits the patch with tomlkit so
-comments, order and formatting of everything else stay as they were; the running show picks
-the change up through patch hot reload.
+drained event is offered to it before mapping), and ``livegen learn PARAM``
+(:mod:`livegen.control_cli`) runs its own MIDI inputs and OSC server in the terminal.
+:func:`write_mapping` edits the patch with tomlkit so comments, order and formatting of
+everything else stay as they were; the running show picks the change up through patch hot reload.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import os
-import sys
 import tempfile
-import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import tomlkit
 
-from livegen.control.bus import ControlBus, ControlEvent
-from livegen.control.mapping import ACTIONS, MappingConfig
-from livegen.params import ParamRegistry
+from livegen.control.actions import ACTIONS
+from livegen.control.bus import ControlEvent
+from livegen.control.mapping.schema import MappingConfig
+from livegen.control.midikinds import is_midi, midi_address
+from livegen.params import OSC_PREFIX, ParamRegistry
 
 _CONTINUOUS_MOVES = 2  # events from one control before it counts as "moved" (filters stray messages)
 
@@ -68,7 +68,7 @@ class MidiLearn:
             return None
         n = self._counts.get(source, 0) + 1
         self._counts[source] = n
-        if n < self._needed(source, event):
+        if n < self._needed(source):
             return None
         mapping = self._mapping(source)
         self.cancel()
@@ -76,12 +76,12 @@ class MidiLearn:
 
     def _source(self, event: ControlEvent) -> str | None:
         a = event.address
-        if a.startswith("/livegen/"):
+        if a.startswith(OSC_PREFIX):
             return None  # already addressable without a mapping
         if a.startswith("/"):
             return a
         parts = a.split("/")
-        if len(parts) < 3 or parts[0] != "midi":
+        if len(parts) < 3 or not is_midi(a):
             return None  # clock, start/stop: not something to learn
         kind = parts[1]
         if kind == "note" and not (isinstance(event.value, (int, float)) and event.value > 0):
@@ -90,17 +90,18 @@ class MidiLearn:
             return None
         if kind == "cc":
             ch, num = parts[2], int(parts[3])
-            if num >= 32 and num < 64 and self._counts.get(f"midi/cc/{ch}/{num - 32}"):
+            if 32 <= num < 64 and self._counts.get(midi_address("cc", ch, num - 32)):
                 # The LSB half of a 14-bit controller whose MSB we already saw.
-                return f"midi/cc14/{ch}/{num - 32}"
-            if num < 32 and self._counts.get(f"midi/cc14/{ch}/{num}"):
-                return f"midi/cc14/{ch}/{num}"
+                return midi_address("cc14", ch, num - 32)
+            if num < 32 and self._counts.get(midi_address("cc14", ch, num)):
+                return midi_address("cc14", ch, num)
         return a
 
-    def _needed(self, source: str, event: ControlEvent) -> int:
-        if source.startswith(("midi/note/", "midi/program/")):
+    def _needed(self, source: str) -> int:
+        kind = source.split("/")[1] if is_midi(source) else ""
+        if kind in ("note", "program"):
             return 1
-        if source.startswith("midi/cc14/"):
+        if kind == "cc14":
             return 1  # seeing both halves is proof enough
         return _CONTINUOUS_MOVES
 
@@ -126,11 +127,13 @@ def mapping_table(mapping: MappingConfig) -> dict[str, Any]:
     return out
 
 
-def write_mapping(patch_path: str | Path, mapping: MappingConfig, registry: ParamRegistry | None = None) -> int:
+def write_mapping(patch_path: str | Path, mapping: MappingConfig,
+                  validate: Callable[[str, Path], object] | None = None) -> int:
     """Add ``mapping`` to the patch file, replacing mappings of the same source; returns how many it replaced.
 
-    Everything else in the file (comments, order, formatting) is kept. With ``registry`` the new
-    text is validated as a whole patch before the file is replaced (atomically).
+    Everything else in the file (comments, order, formatting) is kept. ``validate(text, path)``
+    (the app's patch parser) checks the new text as a whole patch before the file is replaced
+    (atomically); whatever it raises leaves the file as it was.
     """
     path = Path(patch_path)
     text = path.read_text(encoding="utf-8") if path.exists() else ""
@@ -150,10 +153,8 @@ def write_mapping(patch_path: str | Path, mapping: MappingConfig, registry: Para
                 del existing[i]
         existing.append(tomlkit.item(table) if isinstance(existing, tomlkit.items.AoT) else table)
     new_text = tomlkit.dumps(doc)
-    if registry is not None:
-        from livegen.patch import parse_patch
-
-        parse_patch(new_text, path, registry)  # raises PatchError naming the key
+    if validate is not None:
+        validate(new_text, path)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -163,107 +164,3 @@ def write_mapping(patch_path: str | Path, mapping: MappingConfig, registry: Para
         Path(tmp).unlink(missing_ok=True)
         raise
     return replaced
-
-
-def main(argv: list[str]) -> int:
-    """``livegen learn PARAM``: move a MIDI control (or send OSC) and write the mapping into the patch."""
-    ap = argparse.ArgumentParser(prog="livegen learn",
-                                 description="Map a MIDI control or OSC address to a parameter by moving it.")
-    ap.add_argument("target", help="parameter (e.g. style.mix) or action (scene, record, quit)")
-    ap.add_argument("--patch", default=None, help="patch file to write (default: patches/default.toml)")
-    ap.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for a control (default 60)")
-    ap.add_argument("--no-osc", action="store_true", help="learn from MIDI only")
-    ap.add_argument("--curve", choices=["linear", "exponential", "logarithmic", "step", "toggle"])
-    ap.add_argument("--encoder", choices=["absolute", "twos-complement", "binary-offset"])
-    ap.add_argument("--pickup", action="store_true", help="soft takeover for this control")
-    ap.add_argument("--invert", action="store_true")
-    ap.add_argument("--quantise", choices=["off", "beat", "bar"])
-    ap.add_argument("--smoothing", type=float, help="seconds")
-    ap.add_argument("--arg", help="action argument: scene name/number, record start/stop/toggle")
-    ap.add_argument("--dry-run", action="store_true", help="print the mapping, do not write the patch")
-    args = ap.parse_args(argv)
-
-    from livegen import paths
-    from livegen.control.addresses import AddressBook
-    from livegen.control.midi import MidiInputs
-    from livegen.control.osc import OscServer
-    from livegen.patch import PatchError, load_patch
-    from livegen.stages import default_registry
-
-    patch_path = Path(args.patch) if args.patch else paths.DEFAULT_PATCH
-    registry = default_registry()
-    try:
-        patch = load_patch(patch_path, registry)
-    except PatchError as e:
-        print(f"livegen learn: {e}", file=sys.stderr)
-        return 2
-    options = {k: v for k, v in (("curve", args.curve), ("encoder", args.encoder), ("quantise", args.quantise),
-                                 ("smoothing", args.smoothing), ("arg", args.arg)) if v is not None}
-    if args.pickup:
-        options["pickup"] = True
-    if args.invert:
-        options["invert"] = True
-    learn = MidiLearn(registry)
-    try:
-        learn.begin(args.target, **options)
-    except ValueError as e:
-        print(f"livegen learn: {e}", file=sys.stderr)
-        return 2
-
-    bus = ControlBus()
-    t0 = time.monotonic()
-
-    def now() -> float:
-        return time.monotonic() - t0
-
-    midi = MidiInputs(patch.midi, bus, now, client_name="livegen-learn").start()
-    osc = None
-    if not args.no_osc and patch.osc.enabled:
-        try:
-            book = AddressBook(registry)
-            book.mapped = _AnyAddress()
-            osc = OscServer(patch.osc, bus, now, book).start()
-        except OSError as e:
-            print(f"(OSC {patch.osc.host}:{patch.osc.port} busy: {e.strerror}; is a show running? MIDI only)",
-                  file=sys.stderr)
-    print(f"Move a control for {args.target} ... (Ctrl-C to cancel)", file=sys.stderr)
-    for line in midi.status() + (osc.status() if osc else []):
-        print("  " + line, file=sys.stderr)
-    mapping = None
-    try:
-        while mapping is None and now() < args.timeout:
-            for ev in bus.drain(now()):
-                mapping = learn.offer(ev)
-                if mapping is not None:
-                    break
-            time.sleep(0.01)
-    except KeyboardInterrupt:
-        print("cancelled", file=sys.stderr)
-        return 1
-    finally:
-        midi.close()
-        if osc is not None:
-            osc.close()
-    if mapping is None:
-        print(f"livegen learn: no control moved within {args.timeout:g} s", file=sys.stderr)
-        return 1
-    snippet = tomlkit.dumps({"mappings": [mapping_table(mapping)]}).strip()
-    if args.dry_run:
-        print(snippet)
-        return 0
-    try:
-        replaced = write_mapping(patch_path, mapping, registry)
-    except PatchError as e:
-        print(f"livegen learn: the mapping would make the patch invalid: {e}", file=sys.stderr)
-        return 2
-    print(snippet)
-    note = f" (replaced {replaced} mapping{'s' if replaced != 1 else ''} of {mapping.source})" if replaced else ""
-    print(f"written to {patch_path}{note}", file=sys.stderr)
-    return 0
-
-
-class _AnyAddress(set):
-    """Lets the learn server accept every OSC address: anything may become a mapping source."""
-
-    def __contains__(self, item: object) -> bool:
-        return isinstance(item, str)

@@ -4,7 +4,7 @@ A scan thread opens the input ports the patch names (by substring, or all), noti
 that vanish and reopens them when they come back, without the render loop noticing. Each
 incoming message is stamped with the engine clock in the rtmidi callback, on arrival (mido's
 own rtmidi callback drops arrival times), and pushed as ``midi/...`` events that the mapper
-understands (see :func:`message_events`). Show files (.mid) use the same addresses.
+understands (the kinds table in :mod:`livegen.control.midikinds`). Show files (.mid) use the same addresses.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import mido
 
 from livegen.config import ConfigError
 from livegen.control.bus import ControlBus
+from livegen.control.midikinds import message_events
 
 log = logging.getLogger("livegen.midi")
 
@@ -41,33 +42,6 @@ class MidiConfig:
     def __post_init__(self) -> None:
         if not 0.05 <= self.rescan <= 60:
             raise ConfigError("rescan", f"expected 0.05..60 seconds, got {self.rescan}")
-
-
-def message_events(msg: mido.Message) -> list[tuple[str, Any]]:
-    """Bus addresses and values for one MIDI message; channels are 1-based as on controllers."""
-    kind = msg.type
-    if kind in ("clock", "start", "stop", "continue"):
-        return [(f"midi/{kind}", None)]
-    if kind == "songpos":
-        return [("midi/songpos", msg.pos)]
-    if not hasattr(msg, "channel"):
-        return []  # sysex, active sensing, tune request ...
-    ch = msg.channel + 1
-    if kind == "control_change":
-        return [(f"midi/cc/{ch}/{msg.control}", msg.value)]
-    if kind == "note_on":
-        return [(f"midi/note/{ch}/{msg.note}", msg.velocity)]  # velocity 0 is a note off
-    if kind == "note_off":
-        return [(f"midi/note/{ch}/{msg.note}", 0)]
-    if kind == "program_change":
-        return [(f"midi/program/{ch}", msg.program)]
-    if kind == "pitchwheel":
-        return [(f"midi/pitchbend/{ch}", msg.pitch)]
-    if kind == "aftertouch":
-        return [(f"midi/aftertouch/{ch}", msg.value)]
-    if kind == "polytouch":
-        return [(f"midi/polytouch/{ch}/{msg.note}", msg.value)]
-    return []
 
 
 def resolve_api(api: str) -> str:

@@ -19,12 +19,10 @@ import json
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 from livegen.control.bus import ControlEvent
-
-if TYPE_CHECKING:
-    from livegen.patch import Patch
+from livegen.control.midikinds import message_events
 
 FORMAT = 1
 
@@ -37,18 +35,19 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def make_header(patch: Patch | None = None, models: Iterable[str | Path] = (), seeds: Mapping[str, int] | None = None,
+def make_header(patch_path: str | Path | None = None, patch_hash: str = "", seed: int | None = None,
+                models: Iterable[str | Path] = (), seeds: Mapping[str, int] | None = None,
                 initial: Mapping[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
-    """What a show log needs to be re-rendered later: patch hash, seeds, model hashes, start values.
+    """What a show log needs to be re-rendered later: patch file and hash, seeds, model hashes, start values.
 
     ``initial`` are the parameter targets when recording began (recording can start mid-show);
     a replay sets them before its first frame.
     """
     header: dict[str, Any] = {"created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
-    if patch is not None:
-        header["patch"] = str(patch.source_path) if patch.source_path else None
-        header["patch_hash"] = patch.source_hash
-        header["seed"] = patch.seed
+    if patch_path is not None or patch_hash or seed is not None:
+        header["patch"] = str(patch_path) if patch_path else None
+        header["patch_hash"] = patch_hash
+        header["seed"] = seed
     hashes = {}
     for m in models:
         p = Path(m)
@@ -185,8 +184,6 @@ def _load_show(path: Path) -> ControlFile:
 
 def _load_midi(path: Path) -> ControlFile:
     import mido
-
-    from livegen.control.midi import message_events
 
     try:
         mid = mido.MidiFile(path)

@@ -1,4 +1,4 @@
-"""OSC wire format: encoding replies and feedback, and a fast parser for plain messages.
+"""OSC bytes: encoding replies and feedback, and a fast parser for plain messages.
 
 The OSC receive thread tries :func:`parse_simple` first (one message, numeric/string/bool args:
 nearly every packet of a fader flood) and falls back to python-osc for bundles and the rest of

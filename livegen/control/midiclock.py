@@ -1,9 +1,11 @@
-"""MIDI clock follower: 24 ticks per quarter note in, BPM and beat phase out.
+"""MIDI clock following: 24 ticks per quarter note in, tempo and beat phase out.
 
-The mapper feeds it the clock events it drains at each frame boundary; it drives the
-engine's :class:`livegen.clock.Tempo`. Tick stamps come from arrival times, which on a loaded
-machine (and with JACK's period-sized delivery) jitter by milliseconds, so BPM comes from a
-least-squares line through the last few beats of ticks rather than from single intervals.
+The router hands it the clock and transport events (``midi/clock``, ``start``, ``stop``,
+``continue``, ``songpos``) it drains at each frame boundary; it drives the engine's
+:class:`livegen.clock.Tempo` through ``set_bpm``/``sync``, the same object every other tempo
+change goes to. Tick stamps come from arrival times, which on a loaded machine (and with JACK's
+period-sized delivery) jitter by milliseconds, so BPM comes from a least-squares line through the
+last few beats of ticks rather than from single intervals.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from __future__ import annotations
 from collections import deque
 
 from livegen.clock import Tempo
+from livegen.control.bus import ControlEvent
+from livegen.params import to_number
 
 PPQN = 24
 
 
-class ClockFollower:
+class MidiClockFollower:
     """Turns MIDI clock/start/stop/continue/song-position events into Tempo updates."""
 
     def __init__(self, tempo: Tempo, window: int = 96, lost_after: float = 0.5) -> None:
@@ -29,15 +33,29 @@ class ClockFollower:
         # so a new follower (patch hot reload) does not make the beat jump.
         self._pos: int | None = None
         self.running = True  # a clock without Start (free-running) counts from its first tick
-        self.bpm: float | None = None
         self.last_tick: float | None = None
 
     @property
     def present(self) -> bool:
+        """A clock was heard lately: it drives the tempo, hand-set bpm values are dropped."""
         return self.last_tick is not None
 
-    def tick(self, t: float) -> float | None:
-        """One clock tick at time ``t``; returns the BPM estimate (None until three ticks)."""
+    def handle(self, event: ControlEvent) -> None:
+        """One ``midi/clock|start|stop|continue|songpos`` event; ValueError for a bad song position."""
+        kind = event.address.rpartition("/")[2]
+        if kind == "clock":
+            self.tick(event.t)
+        elif kind == "start":
+            self.start()
+        elif kind == "stop":
+            self.stop()
+        elif kind == "continue":
+            self.resume()
+        elif kind == "songpos":
+            self.song_position(int(to_number(event.value, event.address)))
+
+    def tick(self, t: float) -> None:
+        """One clock tick at time ``t``: phase from the count, bpm from the fitted tick rate (after three ticks)."""
         if self.last_tick is not None and t - self.last_tick > self.lost_after:
             # A gap means the clock stopped or was unplugged: old ticks would bend the line.
             self._ticks.clear()
@@ -50,15 +68,14 @@ class ClockFollower:
         if fit is None:
             if self.running and self._pos is not None:
                 self.tempo.sync(self._pos / PPQN, t)
-            return self.bpm
+            return
         a, b = fit
-        self.bpm = 60.0 / (PPQN * b)
+        bpm = 60.0 / (PPQN * b)
         if self.running and self._pos is not None:
             # The fitted time of this tick is steadier than its jittery arrival stamp.
-            self.tempo.sync(self._pos / PPQN, a + b * self._n, self.bpm)
+            self.tempo.sync(self._pos / PPQN, a + b * self._n, bpm)
         else:
-            self.tempo.set_bpm(self.bpm, t)
-        return self.bpm
+            self.tempo.set_bpm(bpm, t)
 
     def _fit(self) -> tuple[float, float] | None:
         pts = self._ticks
