@@ -2,8 +2,9 @@
 
 Not part of the frame loop. Runs the stage on moving test-pattern frames (a new picture every
 frame, so the per-frame transport is really recomputed) at the given size and thread count, and
-prints the median and 90th percentile as JSON with the load average: on a shared machine the
-figure is only as good as the quiet around it.
+prints the median and 90th percentile as JSON with the load average and, for scale, the same
+figures for one compose blend (``mix``) of two such frames measured in the same loop: on a shared
+machine a figure is only as good as the quiet around it, and the blend shows how quiet it was.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from livegen.params import ParameterStore
 from livegen.size import parse_size
 from livegen.sources.pattern import test_pattern
 from livegen.stages import default_registry
+from livegen.stages.compose import blend
 from livegen.stages.palette import PaletteConfig, PaletteStage
 
 PALETTE = ["#0b1d51", "#ff6f3c", "#ffd166", "#06d6a0", "#118ab2", "#ef476f"]
@@ -32,16 +34,22 @@ def bench(size: str, threads: int, frames: int, amount: float) -> dict:
     stage = PaletteStage(PaletteConfig(colors=PALETTE))
     pictures = [test_pattern(i / 30.0, dims) for i in range(30)]
     times: list[float] = []
+    blends: list[float] = []
     for n in range(frames + 20):
         snap = store.snapshot(n / 30.0)
         frame = pictures[n % len(pictures)]
         start = time.perf_counter()
         stage(snap, frame)
+        middle = time.perf_counter()
+        blend(frame, pictures[(n + 7) % len(pictures)], "mix", 0.5)
         if n >= 20:  # the first frames warm caches and thread pools
-            times.append((time.perf_counter() - start) * 1000.0)
+            times.append((middle - start) * 1000.0)
+            blends.append((time.perf_counter() - middle) * 1000.0)
     times.sort()
+    blends.sort()
     return {"size": size, "threads": threads, "frames": frames, "amount": amount,
             "median_ms": round(times[len(times) // 2], 3), "p90_ms": round(times[int(len(times) * 0.9)], 3),
+            "blend_median_ms": round(blends[len(blends) // 2], 3),
             "load_average": round(os.getloadavg()[0], 2), "torch": torch.__version__}
 
 
