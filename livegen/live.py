@@ -28,7 +28,7 @@ from livegen.learn_mode import LearnMode
 from livegen.params import OSC_PREFIX
 from livegen.patch import Patch
 from livegen.sinks import to_uint8
-from livegen.sinks.window import WindowSink
+from livegen.sinks.window import Bar, WindowSink, check_display
 from livegen.size import Size
 
 log = logging.getLogger("livegen.live")
@@ -126,6 +126,25 @@ class LiveRunner:
         lines.extend(self.learn.hud_lines())
         return lines
 
+    def bars(self) -> list[Bar]:
+        """One bar per parameter for the operator window: where its value sits in its range."""
+        snap = self.engine.last_snapshot
+        if snap is None:
+            return []
+        out = []
+        for spec in self.engine.registry:
+            value = snap.get(spec.name)  # triggers have no value in a snapshot
+            if value is None:
+                continue
+            if spec.kind in ("float", "int") and spec.min is not None and spec.max is not None \
+                    and spec.max > spec.min:
+                out.append(Bar(spec.name, (value - spec.min) / (spec.max - spec.min), f"{value:.3g}"))
+            elif spec.kind == "enum" and len(spec.choices) > 1:
+                out.append(Bar(spec.name, spec.choices.index(value) / (len(spec.choices) - 1), str(value)))
+            elif spec.kind == "bool":
+                out.append(Bar(spec.name, float(bool(value)), "on" if value else "off"))
+        return out
+
     def _command(self, cmd: str) -> None:
         t = self.clock.now()
         if self.learn.command(cmd):
@@ -162,7 +181,7 @@ class LiveRunner:
                 with self._lock:
                     image, seq = self._newest, self._newest_seq
                 if seq != shown_seq or self.window.hud:
-                    self.window.present(image, self.hud_lines())
+                    self.window.present(image, self.hud_lines(), self.bars())
                     shown_seq = seq
                     for hook in self.on_present:
                         hook(image)
@@ -199,9 +218,12 @@ class LiveShow:
                  camera: str | int | None = None, record: str | Path | None = None, force: bool = False,
                  fullscreen: bool = False,
                  display: int | None = None, hud: bool | None = None, display_fps: float = 60.0,
-                 model_fps: float | None = None, controls: bool = True, vsync: bool = True) -> None:
+                 model_fps: float | None = None, controls: bool = True, vsync: bool = True,
+                 operator: bool = True) -> None:
         self.patch = patch
         self.clock = WallClock()
+        display = display if display is not None else patch.output.display
+        check_display(display)  # before the models load: a wrong --display is a quick, clear error
         self.engine, self.feed = open_engine(patch, lockstep=False, size=size, device=device, camera=camera,
                                              watch=True)
         if patch.output.adaptive:
@@ -217,8 +239,8 @@ class LiveShow:
                 self.engine.start_recording(Path(record), force=force)
             self.window = WindowSink(self.engine.size, title=f"livegen — {patch.name}",
                                      fullscreen=fullscreen or patch.output.fullscreen,
-                                     display=display if display is not None else patch.output.display,
-                                     hud=patch.output.hud if hud is None else hud, vsync=vsync)
+                                     display=display, hud=patch.output.hud if hud is None else hud,
+                                     vsync=vsync, operator=operator)
         except BaseException:
             self.close()
             raise

@@ -85,12 +85,15 @@ class CameraConfig:
     """[camera]: the live input. ``source`` is "auto", "pattern", a device index or a video file."""
 
     source: str | int = "auto"
-    size: str = "640x480"
+    size: str = "640x480"  # asked of a webcam (with fps, MJPG where offered); the HUD says what came
+    fps: float = 30.0
     mirror: bool = False
     loop: bool = True
 
     def __post_init__(self) -> None:
         _check_size("size", self.size)
+        if not 1 <= self.fps <= 240:
+            raise ConfigError("fps", f"expected 1..240, got {self.fps}")
 
 
 @dataclass

@@ -9,6 +9,7 @@ from waiting import wait_for
 
 from livegen.engine import Engine
 from livegen.patch import parse_patch
+from livegen.size import Size
 from livegen.sources.camera import CameraSource, FileFrames
 from livegen.sources.feed import CameraFeed
 
@@ -32,7 +33,7 @@ def test_a_video_file_that_ends_loops_back_to_its_start(tmp_path):
     cam = CameraSource(str(clip), size=(64, 48)).start()
     try:
         assert wait_for(lambda: cam.latest()[1] > 15), "more frames than the clip has: it looped"
-        assert cam.status == f"camera: {clip}"
+        assert cam.status == f"camera: {clip} — got 64x48 @ 120 fps MJPG", "the HUD says what the file delivers"
         seen = set()
         assert wait_for(lambda: seen.add(int(cam.latest()[0][0, 0, 0]) // 20) or len(seen) >= 4)
     finally:
@@ -83,3 +84,18 @@ def test_camera_frames_arrive_as_rgb_at_the_requested_size(tmp_path):
     image = FileFrames(path, size=(40, 30)).frame_at(0.0)
     assert image.shape == (30, 40, 3)
     assert image[..., 0].mean() > 200 and image[..., 2].mean() < 50
+
+
+def test_the_hud_line_of_a_live_feed_says_what_the_source_delivers(tmp_path):
+    """A file stands in for the webcam: a file cannot be asked for a size, so the line says only what came.
+
+    Asking a webcam for [camera] size, fps and MJPG is not verified here: this machine has no /dev/video.
+    """
+    clip = write_clip(tmp_path / "cam.avi", size=(80, 60), fps=25.0)
+    feed = CameraFeed(str(clip), Size(64, 48), request=Size(320, 240), fps=15.0)
+    try:
+        assert wait_for(lambda: "got" in feed.status())
+        assert feed.status() == f"camera: {clip} — got 80x60 @ 25 fps MJPG"
+        assert feed(0.0)[0].shape == (48, 64, 3), "frames still arrive at the output size"
+    finally:
+        feed.close()

@@ -7,13 +7,18 @@ import time
 
 import numpy as np
 import pygame
+import pytest
 import torch
+import xvfb_fixture
+from xvfb_fixture import close_window, window_ids
 
 from livegen.clock import WallClock
 from livegen.engine import Engine
 from livegen.live import LiveRunner
 from livegen.patch import parse_patch
-from livegen.sinks.window import WindowSink
+from livegen.sinks.window import HUD_GLYPHS, OPERATOR_SIZE, PREVIEW_BOX, DisplayError, HudFont, WindowSink
+
+xvfb = xvfb_fixture.xvfb
 
 PATCH = """
 name = "window"
@@ -151,3 +156,95 @@ def test_midi_learn_in_the_window_writes_the_mapping_into_the_patch_and_it_goes_
     assert 'source = "midi/cc/1/21"' in text and 'target = "master.fade"' in text
     assert "learned midi/cc/1/21" in runner.learn.message
     assert engine.store.targets["master.fade"] == 0.0, "after reload the knob drives the fade"
+
+
+# -- the two windows on a real X server --------------------------------------------------------
+
+
+def x11_runner(monkeypatch, display: str) -> tuple[LiveRunner, Engine, WindowSink]:
+    monkeypatch.setenv("SDL_VIDEODRIVER", "x11")
+    monkeypatch.setenv("DISPLAY", display)
+    engine = Engine(parse_patch(PATCH), torch.device("cpu"), (96, 64), camera=lambda t: (None, 0))
+    window = WindowSink((96, 64), title="livegen x11")
+    return LiveRunner(engine, window, WallClock(), display_fps=60, model_fps=30), engine, window
+
+
+def test_under_x11_the_output_window_is_clean_and_the_operator_window_has_preview_hud_and_bars(monkeypatch, xvfb):
+    runner, engine, window = x11_runner(monkeypatch, xvfb)
+    try:
+        runner.run(max_seconds=1.5)
+        assert pygame.display.get_driver() == "x11"
+        titles = window_ids(xvfb)
+        assert "livegen x11" in titles and "livegen x11 — operator" in titles, titles
+        newest = runner.newest
+        window.present(newest, runner.hud_lines(), runner.bars())
+        assert np.array_equal(window.screenshot("output"), newest), "the output window shows only the frame"
+        op = window.screenshot("operator")
+        assert op.shape == (OPERATOR_SIZE.h, OPERATOR_SIZE.w, 3)
+        preview = op[8:8 + 64 * 3, 8:8 + 96 * 3]
+        assert preview.std() > 5, "the preview shows the picture"
+        hud = op[PREVIEW_BOX.h + 16:, :]
+        assert (hud > 200).sum() > 500, "HUD text is drawn below the preview"
+        bars = op[8:PREVIEW_BOX.h, PREVIEW_BOX.w + 20:]
+        assert (np.abs(bars.astype(int) - (70, 130, 200)).sum(axis=2) < 10).sum() > 100, "parameter bars"
+        assert any(b.name == "compose.amount" for b in runner.bars())
+    finally:
+        window.close()
+
+
+def test_under_x11_either_window_closes_alone_and_closing_both_ends_the_show(monkeypatch, xvfb):
+    runner, engine, window = x11_runner(monkeypatch, xvfb)
+    seen: dict[str, object] = {}
+
+    def operator_user() -> None:
+        time.sleep(1.0)
+        ids = window_ids(xvfb)
+        close_window(xvfb, ids["livegen x11"])  # the output window first: the operator still runs
+        time.sleep(1.0)
+        seen["open"] = list(window.open_windows)
+        seen["shown"] = window.frames_shown
+        time.sleep(0.5)
+        seen["shown later"] = window.frames_shown
+        close_window(xvfb, ids["livegen x11 — operator"])
+
+    th = threading.Thread(target=operator_user, daemon=True)
+    th.start()
+    t0 = time.monotonic()
+    try:
+        runner.run(max_seconds=20)
+    finally:
+        window.close()
+    assert time.monotonic() - t0 < 10, "closing the last window ended the show"
+    assert seen["open"] == ["operator"]
+    assert seen["shown later"] > seen["shown"], "the operator window kept repainting"
+
+
+def test_a_display_that_does_not_exist_is_an_error_listing_the_displays():
+    with pytest.raises(DisplayError, match=r"display 3 does not exist; the displays are 0: \d+x\d+"):
+        WindowSink((96, 64), display=3)
+
+
+def test_every_glyph_the_hud_uses_is_drawn_by_its_font():
+    font = HudFont()
+    assert font.missing == {}, f"{font.path} lacks {sorted(font.missing)}"
+    box = pygame.image.tobytes(font.font.render("\ue000", False, (255, 255, 255), (0, 0, 0)), "RGB")
+    for glyph in HUD_GLYPHS:
+        drawn = pygame.image.tobytes(font.font.render(glyph, False, (255, 255, 255), (0, 0, 0)), "RGB")
+        assert drawn != box, f"{glyph!r} renders as an empty box"
+
+
+def test_without_a_font_that_has_them_the_hud_writes_the_glyphs_in_ascii(monkeypatch):
+    monkeypatch.setattr("livegen.sinks.window.HUD_FONTS", ())
+    font = HudFont()  # pygame's own font: no arrows, no triangles
+    assert "▶" in font.missing
+    assert pygame.image.tobytes(font.render("  ▶ master.fade"), "RGB") == \
+        pygame.image.tobytes(font.render("  > master.fade"), "RGB")
+
+
+def test_the_hud_prints_control_values_with_a_few_digits():
+    from livegen.control.bus import ControlEvent
+
+    engine = Engine(parse_patch(PATCH), torch.device("cpu"), (96, 64), camera=lambda t: (None, 0))
+    engine.push(ControlEvent(0.0, "osc", "/livegen/compose/amount", float(np.float32(0.3))))
+    engine.tick(0.05)
+    assert "osc /livegen/compose/amount 0.3" in engine.recent

@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import platform
+import sys
 import time
 
 import torch
@@ -54,7 +55,8 @@ def bench_size(patch_path: str, size: Size, frames: int, window_seconds: float, 
 
 
 def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="livegen bench", description=__doc__)
+    p = argparse.ArgumentParser(prog="livegen bench", description=__doc__.replace("``", ""),
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--patch", default=str(DEFAULT_PATCH))
     p.add_argument("--sizes", nargs="*", default=["256x256", "640x480"])
     p.add_argument("--frames", type=int, default=30)
@@ -67,8 +69,12 @@ def main(argv: list[str]) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-    results = [bench_size(args.patch, parse_size(s), args.frames, args.window_seconds, args.device, args.style_runtime)
-               for s in args.sizes]
+    results = []
+    for n, s in enumerate(args.sizes, 1):
+        print(f"bench: {s} ({n}/{len(args.sizes)}): {args.frames} frames, then {args.window_seconds:g} s of window",
+              file=sys.stderr, flush=True)
+        results.append(bench_size(args.patch, parse_size(s), args.frames, args.window_seconds, args.device,
+                                  args.style_runtime))
     print(json.dumps({"patch": args.patch, "cpu": platform.processor() or platform.machine(),
                       "torch_threads": torch.get_num_threads(), "results": results}, indent=2))
     return 0

@@ -242,6 +242,7 @@ def quality_live(a, net, tnet, peer, styles: list[torch.Tensor], peer_paths: lis
     photos = [live_crop(read_rgb(p)) for p in list_images(a.heldout)[: a.live_photos]]
     rows: dict[str, list[tuple[float, float]]] = {}
     for k in range(len(styles)):
+        print(f"bench style: 640x480 quality, style {k + 1}/{len(styles)}", file=sys.stderr, flush=True)
         methods: dict[str, Styler] = {
             LIVE: net_styler(net, k, DEFAULT_SCALE),
             "livegen (scale 0.5 + detail)": net_styler(net, k, 0.5),
@@ -270,6 +271,7 @@ def quality(a, net, tnet, peer, style_paths, keys, styles, peer_paths) -> dict:
     rows: dict[str, list[tuple[float, float]]] = {}
     gat: dict[str, list[tuple[float, float]]] = {}
     for k, sp in enumerate(style_paths):
+        print(f"bench style: 256x256 quality, style {k + 1}/{len(style_paths)}", file=sys.stderr, flush=True)
         methods: dict[str, Styler] = {
             "livegen (scale 1)": net_styler(net, k, 1.0),
             LIVE: net_styler(net, k, DEFAULT_SCALE),

@@ -12,6 +12,7 @@ import logging
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -58,6 +59,19 @@ def _to_rgb(frame: np.ndarray, size: Size | None, mirror: bool) -> np.ndarray:
     return np.ascontiguousarray(frame)
 
 
+@dataclass(frozen=True)
+class CameraMode:
+    """What a camera or file delivers: frame size, frame rate (0 when unknown) and pixel format."""
+
+    size: Size
+    fps: float
+    fourcc: str
+
+    def __str__(self) -> str:
+        rate = f" @ {self.fps:.3g} fps" if self.fps else ""
+        return f"got {self.size.w}x{self.size.h}{rate}" + (f" {self.fourcc}" if self.fourcc else "")
+
+
 class CameraSource:
     """Threaded capture from a device index or a video file, newest frame only.
 
@@ -65,10 +79,14 @@ class CameraSource:
     """
 
     def __init__(self, source: str | int = "auto", size: Size | None = None,
-                 mirror: bool = False, loop: bool = True, retry_max: float = 2.0) -> None:
+                 mirror: bool = False, loop: bool = True, retry_max: float = 2.0,
+                 request: Size | None = None, fps: float | None = None) -> None:
         self.spec = source
         self.target = parse_source(source)
         self.size = size
+        self.request = request  # capture size asked of a webcam ([camera] size); frames are then resized to size
+        self.request_fps = fps
+        self.got: CameraMode | None = None  # what the device or file actually delivers
         self.mirror = mirror
         self.loop = loop
         self.retry_max = retry_max
@@ -117,7 +135,33 @@ class CameraSource:
             cap.release()
             self.status = f"camera: {self._name()} not available — test pattern, retrying"
             return None
+        if not isinstance(self.target, Path):
+            self._ask(cap)
         return cap
+
+    def _ask(self, cap: cv2.VideoCapture) -> None:
+        # MJPG first: over USB 2 most webcams give their full size and frame rate only compressed
+        # (a device without it keeps its own format). Then size and rate; the driver picks the
+        # nearest mode it has, which the HUD reports.
+        cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
+        if self.request is not None:
+            cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.request.w)
+            cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.request.h)
+        if self.request_fps:
+            cap.set(cv2.CAP_PROP_FPS, self.request_fps)
+
+    def _describe(self, cap: cv2.VideoCapture, frame: np.ndarray) -> str:
+        """The status line once frames arrive: what was asked and what came."""
+        code = int(cap.get(cv2.CAP_PROP_FOURCC))
+        fourcc = "".join(chr((code >> (8 * i)) & 0xFF) for i in range(4)).strip("\0 ") if code > 0 else ""
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        self.got = CameraMode(Size(frame.shape[1], frame.shape[0]), fps if 0 < fps <= 1000 else 0.0,
+                              fourcc if fourcc.isprintable() else "")
+        text = f"camera: {self._name()} — {self.got}"
+        if not isinstance(self.target, Path) and self.request is not None:
+            asked = f"{self.request.w}x{self.request.h}" + (f" @ {self.request_fps:g} fps" if self.request_fps else "")
+            text += f" (asked {asked})"
+        return text
 
     def _run(self) -> None:
         backoff = 0.25
@@ -139,6 +183,8 @@ class CameraSource:
                     if is_file and self.loop and got_any and cap.set(cv2.CAP_PROP_POS_FRAMES, 0):
                         continue
                     break
+                if not got_any:
+                    self.status = self._describe(cap, frame)
                 got_any = True
                 backoff = 0.25
                 self._publish(_to_rgb(frame, self.size, self.mirror))

@@ -21,7 +21,7 @@ class CameraFeed:
     """Callable feed plus a HUD status line and a close()."""
 
     def __init__(self, source: str | int, size: Size, mirror: bool = False, loop: bool = True,
-                 lockstep: bool = False) -> None:
+                 lockstep: bool = False, request: Size | None = None, fps: float | None = None) -> None:
         self.source = source
         self._live: CameraSource | None = None
         self._file: FileFrames | None = None
@@ -39,7 +39,7 @@ class CameraFeed:
         elif target is None:
             self._fixed_status = "camera: test pattern"
         else:
-            self._live = CameraSource(source, size, mirror, loop).start()
+            self._live = CameraSource(source, size, mirror, loop, request=request, fps=fps).start()
         self._seq = 0
 
     def __call__(self, t: float) -> tuple[np.ndarray | None, int]:

@@ -60,6 +60,8 @@ PY_PHOTO_DIRS: list[tuple[str, str, str]] = [
     ("sklearn", "datasets/images", "scikit-learn sample images (CC-BY / public domain)"),
     ("matplotlib", "mpl-data/sample_data", "matplotlib sample data (public domain)"),
 ]
+# The pip package that carries each of those import names.
+PIP_NAMES = {"skimage": "scikit-image", "sklearn": "scikit-learn"}
 # Files that are not photos of the world (charts, calibration boards, logos, the style images).
 EXCLUDE = ("starry_night", "scream", "logo", "chessboard", "left0", "right0", "left1", "right1", "box",
            "sudoku", "digits", "text", "alphabet", "notes", "ml.png", "pic", "gradient", "mask", "cards",
@@ -85,7 +87,7 @@ def candidate_photos() -> tuple[list[tuple[Path, str, str]], list[str]]:
     for mod, rel, lic in PY_PHOTO_DIRS:
         d = package_dir(mod)
         if d is None:
-            missing.append(f"python package {mod} (pip install {mod if mod != 'sklearn' else 'scikit-learn'})")
+            missing.append(f"python package {mod} (pip install {PIP_NAMES.get(mod, mod)})")
             continue
         roots.append((d / rel, f"PyPI {mod}", lic))
     for d, src, lic in DEBIAN_PHOTO_DIRS:
