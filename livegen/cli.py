@@ -41,6 +41,9 @@ DELEGATES = {
     "bench audio": ("livegen.bench.audio", "main", "audio analysis: cost per frame and tempo accuracy"),
     "bench ndi": ("livegen.bench.ndi", "main", "NDI frames sent and received per second"),
     "audio": ("livegen.control.audiofile", "main", "tempo, beats, onsets and band levels of an audio file (JSON)"),
+    "bench palette": ("livegen.bench.palette", "main", "ms the palette lock adds to a frame"),
+    "analyze": ("livegen.assist.analyze", "main", "a key visual's palette, closest styles and settings, with a card"),
+    "suggest": ("livegen.assist.suggest", "main", "varied, lively scenes for a patch on keys 1-8"),
 }
 
 # What each command group is for, in `livegen --help`.

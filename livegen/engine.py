@@ -28,6 +28,7 @@ import torch
 from livegen import limits
 from livegen.budget import FrameBudget
 from livegen.clock import Tempo
+from livegen.control.autopilot import Autopilot
 from livegen.control.bus import ControlBus, ControlEvent
 from livegen.control.mapping.router import Mapper
 from livegen.control.midiclock import MidiClockFollower
@@ -147,7 +148,8 @@ class Engine:
         self.mapper = make_mapper(patch, self.registry, self.tempo)
         torch.manual_seed(patch.seed)
         self.pipeline = Pipeline(patch.style, patch.generator, device, self.size, seed=patch.seed,
-                                 base=patch.base_dir)
+                                 base=patch.base_dir, palette=patch.palette)
+        self.autopilot = self._make_autopilot(patch)
         self.errors = ErrorLog()
         self.watcher = PatchWatcher(patch.source_path, self.registry) if watch and patch.source_path else None
         self.recorder: ShowRecorder | None = None
@@ -242,6 +244,11 @@ class Engine:
         self.scene = name
         self.recent.append(f"scene {name}")
 
+    def _make_autopilot(self, patch: Patch) -> Autopilot | None:
+        scenes = {name: (s.values, s.fade) for name, s in patch.scenes.items()}
+        return (Autopilot(patch.autopilot, self.registry, self.bus, seed=patch.seed, scenes=scenes)
+                if patch.autopilot.active else None)
+
     # -- recording ------------------------------------------------------------------------
     def _model_paths(self) -> list[Path]:
         return [resolve(cfg.model, self.patch.base_dir) for cfg in (self.patch.style, self.patch.generator)
@@ -306,7 +313,9 @@ class Engine:
             self.tempo.set_bpm(new.tempo.bpm, self._prev_t)
         self.patch = new
         self.mapper = make_mapper(new, self.registry, self.tempo)
-        if asdict(new.style) != asdict(old.style) or asdict(new.generator) != asdict(old.generator):
+        if asdict(new.autopilot) != asdict(old.autopilot):
+            self.autopilot = self._make_autopilot(new)
+        if any(asdict(getattr(new, k)) != asdict(getattr(old, k)) for k in ("style", "generator", "palette")):
             self._reload_layers(old, new)
         if (new.output.size, new.device, new.seed) != (old.output.size, old.device, old.seed):
             self.notes = ["output size, device or seed changed: restart livegen to apply"]
@@ -317,7 +326,7 @@ class Engine:
 
     def _reload_layers(self, old: Patch, new: Patch) -> None:
         fresh = Pipeline(new.style, new.generator, self.device, self.pipeline.size,
-                         seed=new.seed, base=new.base_dir)
+                         seed=new.seed, base=new.base_dir, palette=new.palette)
         # A model that fails to load must not take down a layer that was working.
         for attr, cfg in (("style", new.style), ("generator", new.generator)):
             layer_new, layer_old = getattr(fresh, attr), getattr(self.pipeline, attr)
@@ -340,6 +349,8 @@ class Engine:
         except ValueError as e:
             self.errors.report(f"control: {e}")
         applied = self._apply_events(t)
+        if self.autopilot is not None:
+            self.autopilot.step(t, self.tempo.beat(t), self.store, applied)
         self.store.step(dt)
         snap = self.store.snapshot(t, self.tempo.beat(t))
         self.last_snapshot = snap
@@ -376,6 +387,8 @@ class Engine:
         lines = [self.camera_status(), *self.pipeline.status()]
         if self.budget is not None:
             lines.append(self.budget.status())
+        if self.autopilot is not None:
+            lines.append(self.autopilot.status)
         lines.extend(self.notes)
         return lines
 

@@ -36,3 +36,8 @@ FRAME_EVENTS_MAX = 1_000  # control events one frame applies; the rest wait for 
 # Renders
 RENDER_FPS_MAX = 1000.0
 FRAME_SPACING_MIN_S = 1e-4  # frame times closer than this are a broken log, not a show
+
+# Offline assist tools (livegen analyze / suggest)
+ANALYZE_FRAMES = 8  # frames of a video a palette and style analysis reads
+SUGGEST_MAX = 8  # suggested scenes: the window's number keys 1-8
+SUGGEST_CANDIDATES = 256  # candidates rendered while looking for varied, lively scenes

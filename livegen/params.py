@@ -307,4 +307,10 @@ class ParameterStore:
 CORE_PARAMS: list[ParamSpec] = [
     ParamSpec("tempo.bpm", default=120.0, min=20.0, max=300.0,
               description="tempo when no MIDI clock is present"),
+    # Read by the autopilot (control/autopilot.py). Declared here, not there: the registry is
+    # assembled in livegen.stages, which may not import the control layer.
+    ParamSpec("autopilot.amount", default=0.0, min=0.0, max=1.0, smoothing=0.5,
+              description="how far the autopilot moves things when nobody plays (0 = off)"),
+    ParamSpec("autopilot.idle", default=30.0, min=1.0, max=3600.0,
+              description="seconds without human input before the autopilot starts"),
 ]

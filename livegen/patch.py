@@ -21,6 +21,7 @@ from typing import Any, Literal
 from livegen import limits
 from livegen.config import ConfigError, build, json_schema
 from livegen.control.audioin import AudioConfig
+from livegen.control.autopilot import AutopilotConfig, check_autopilot
 from livegen.control.mapping.schema import MappingConfig, check_mappings
 from livegen.control.midi import MidiConfig
 from livegen.control.osc.config import OscConfig
@@ -29,6 +30,7 @@ from livegen.paths import find_patch, shipped_patches
 from livegen.size import Size, parse_size
 from livegen.stages import default_registry
 from livegen.stages.generator import GeneratorConfig
+from livegen.stages.palette import PaletteConfig
 from livegen.stages.style import StyleConfig
 
 
@@ -154,6 +156,8 @@ class Patch:
     midi: MidiConfig = field(default_factory=MidiConfig)
     audio: AudioConfig = field(default_factory=AudioConfig)
     mappings: list[MappingConfig] = field(default_factory=list)
+    palette: PaletteConfig = field(default_factory=PaletteConfig)
+    autopilot: AutopilotConfig = field(default_factory=AutopilotConfig)
     source_path: Path | None = field(default=None, init=False, compare=False)
     source_hash: str = field(default="", init=False, compare=False)
     source_text: str = field(default="", init=False, compare=False, repr=False)
@@ -237,6 +241,7 @@ def parse_patch(text: str, file: str | Path = "<patch>", registry: ParamRegistry
         for name, scene in patch.scenes.items():
             scene.values = _check_values(scene.values, registry, f"scenes.{name}.values")
         check_mappings(registry, patch.mappings, patch.osc.aliases)
+        check_autopilot(patch.autopilot, registry, list(patch.scenes))
     except ConfigError as e:
         raise PatchError(file, e.path, e.message) from None
     patch.source_hash = hashlib.sha256(text.encode()).hexdigest()

@@ -135,6 +135,8 @@ def render(patch: Patch, out: str, frames: int | None = None, fps: float | None 
     engine.recording_allowed = False  # a replayed "record" must not write logs from a render
     RigTempo(engine)  # taps and audio move the tempo as they did live; no MIDI clock out
     extra: SinkSet | None = None
+    if any(f.frame_times for f in files):
+        engine.autopilot = None  # a show log already holds the autopilot's moves; replaying them is exact
     try:
         missing = engine.missing_layers()
         if missing and not allow_missing:

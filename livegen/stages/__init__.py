@@ -4,7 +4,7 @@ Per frame the engine hands the :class:`~livegen.stages.pipeline.Pipeline` one im
 snapshot and the newest camera image; the pipeline runs the stages in order and returns one frame:
 
     camera image ─ upload ─► style ─────────────┐
-    snapshot ─ latent walk ─► generator ─ resize ─► compose ─► master ─► frame (to the sinks)
+    snapshot ─ latent walk ─► generator ─ resize ─► compose ─► palette ─► master ─► frame (to the sinks)
 
 Conventions every stage, source and sink keeps:
 - **Sizes** are :class:`livegen.size.Size` ``(w, h)``, width first, as users write them (640x480)
@@ -21,9 +21,10 @@ Conventions every stage, source and sink keeps:
 from __future__ import annotations
 
 from livegen.params import CORE_PARAMS, ParamRegistry
-from livegen.stages import compose, generator, style
+from livegen.stages import compose, generator, palette, style
 
 
 def default_registry() -> ParamRegistry:
     """Every parameter of a show: the core ones plus each stage's declarations."""
-    return ParamRegistry([*CORE_PARAMS, *compose.PARAMS, *generator.PARAMS, *style.PARAMS])
+    return ParamRegistry([*CORE_PARAMS, *compose.PARAMS, *generator.PARAMS, *style.PARAMS,
+                          *palette.PARAMS])

@@ -1,4 +1,4 @@
-"""Pipeline: the stages in order for one frame: camera → style, latent walk → generator, compose.
+"""Pipeline: the stages in order for one frame: camera → style, latent walk → generator, compose, palette.
 
 Called once per frame by the engine with that frame's parameter snapshot. Every tensor stays on
 one device; the camera image is uploaded once per new camera frame and nothing comes back to
@@ -20,6 +20,7 @@ from livegen.size import Size
 from livegen.sources.pattern import test_pattern
 from livegen.stages.compose import compose, master
 from livegen.stages.generator import GeneratorConfig, GeneratorStage
+from livegen.stages.palette import PaletteConfig, PaletteStage
 from livegen.stages.style import StyleConfig, StyleStage
 
 
@@ -80,7 +81,7 @@ class Pipeline:
     """camera → style, generator, compose, master; one call per frame."""
 
     def __init__(self, style: StyleConfig, generator: GeneratorConfig, device: torch.device,
-                 size: Size, seed: int = 0, base: Path | None = None) -> None:
+                 size: Size, seed: int = 0, base: Path | None = None, palette: PaletteConfig | None = None) -> None:
         self.device = device
         self.size = size
         self.style = StyleStage(style, device, base=base) if style.enabled else None
@@ -88,6 +89,8 @@ class Pipeline:
         # The style stage keeps per-stream stabilisation state, so the generated stream gets its own.
         self.style_for_generator = (StyleStage(style, device, base=base)
                                     if style.enabled and generator.enabled and generator.through_style else None)
+        self.palette = (PaletteStage(palette, style.model if style.enabled else "", base)
+                        if palette is not None and palette.given else None)
         self.timer = StageTimer()
         self.quality = QUALITY_LADDER[0]
         self._camera_seq = -1
@@ -97,6 +100,8 @@ class Pipeline:
         lines = []
         lines.append(self.style.status if self.style is not None else "style: off in patch")
         lines.append(self.generator.status if self.generator is not None else "generator: off in patch")
+        if self.palette is not None:
+            lines.append(self.palette.status)
         return lines
 
     def missing_layers(self) -> list[str]:
@@ -128,6 +133,9 @@ class Pipeline:
         if generated is not None and self.style_for_generator is not None:
             generated = self.style_for_generator(snap, generated, q.style_factor)
             timer.lap("style (generator)", self.device)
-        out = master(snap, compose(snap, styled, generated))
+        out = compose(snap, styled, generated)
         timer.lap("compose", self.device)
-        return out
+        if self.palette is not None:
+            out = self.palette(snap, out)
+            timer.lap("palette", self.device)
+        return master(snap, out)
