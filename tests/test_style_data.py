@@ -42,8 +42,12 @@ def test_pictures_are_gathered_split_by_source_and_credited(tmp_path):
     cv2.imwrite(str(pkg / "grey.png"), np.full((200, 200, 3), 128, np.uint8))  # no colour: not a photo
     cv2.imwrite(str(pkg / "opencv-logo.png"), photo(99))  # excluded by name
     big = tmp_path / "big"
-    big.mkdir()
+    (big / "Wall" / "contents").mkdir(parents=True)
     cv2.imwrite(str(big / "wall.png"), photo(77, 1000, 1500))  # large: cut into tiles too
+    # Two wallpapers whose files share a name (KDE's layout): both are kept.
+    cv2.imwrite(str(big / "Wall" / "contents" / "1920x1080.png"), photo(78))
+    (big / "Other" / "contents").mkdir(parents=True)
+    cv2.imwrite(str(big / "Other" / "contents" / "1920x1080.png"), photo(79))
     write_clip(tmp_path / "clip.avi")
     notes: list[str] = []
     entries = content_set.build(
@@ -55,11 +59,12 @@ def test_pictures_are_gathered_split_by_source_and_credited(tmp_path):
     photos = [e for e in entries if e.kind == "photo"]
     names = [e.file for e in photos]
     assert not any("grey" in f or "logo" in f or "copy" in f for f in names), names
-    assert len(photos) == 31, "30 photos + the wall, each picture once"
+    assert len(photos) == 33, "30 photos + 3 wallpapers, each picture once"
+    assert {"Wall_contents_1920x1080", "Other_contents_1920x1080"} <= {e.group for e in photos}
     assert any("photo2_big" in f for f in names) and not any(f.endswith("_photo2.jpg") for f in names), \
         "of two sizes of one picture the larger is kept"
     tiles = [e for e in entries if e.kind == "tile"]
-    assert 4 <= len(tiles) <= content_set.MAX_TILES_PER_PHOTO and all(e.group == "big_wall" for e in tiles)
+    assert 4 <= len(tiles) <= content_set.MAX_TILES_PER_PHOTO and all(e.group == "wall" for e in tiles)
     frames = [e for e in entries if e.kind == "frame"]
     assert 3 <= len(frames) <= 7, "the still half of the clip gives one frame, the moving half several"
     assert any("Debian absent" in n for n in notes)
@@ -74,7 +79,7 @@ def test_pictures_are_gathered_split_by_source_and_credited(tmp_path):
     again = content_set.build(tmp_path / "out2", log=notes.append,
                               debian=[content_set.Source(str(pkg), "Debian test-pics", "CC0")], python=[], clips=[])
     held = sorted(e.file for e in again if e.file.startswith("heldout/"))
-    assert held == sorted(e.file for e in photos if e.file.startswith("heldout/") and "wall" not in e.file)
+    assert held == sorted(e.file for e in photos if e.file.startswith("heldout/") and e.source == "Debian test-pics")
 
 
 def test_the_index_credits_styles_with_their_palette(tmp_path):

@@ -167,9 +167,11 @@ def fit(img: np.ndarray, side: int = MAX_SIDE) -> np.ndarray:
     return img
 
 
-def candidate_files(sources: list[Source], log: Callable[[str], None]) -> list[tuple[Path, Source]]:
-    """Every picture file under the sources, largest first (so the largest copy of a picture wins)."""
-    out: list[tuple[Path, Source]] = []
+def candidate_files(sources: list[Source], log: Callable[[str], None]) -> list[tuple[Path, Source, str]]:
+    """(file, source, name) for every picture under the sources, largest first (so the largest
+    copy of a picture wins). The name is the path below the source folder, flattened: unique
+    where the file name alone is not (every KDE wallpaper is ``contents/images/1920x1080.jpg``)."""
+    out: list[tuple[Path, Source, str]] = []
     seen: set[Path] = set()
     for s in sources:
         root = resolve(s.root, s.python_package)
@@ -183,7 +185,8 @@ def candidate_files(sources: list[Source], log: Callable[[str], None]) -> list[t
             if any(x.lower() in p.name.lower() for x in EXCLUDE) or any(d in str(p) for d in EXCLUDE_DIRS):
                 continue
             seen.add(rp)
-            out.append((p, s))
+            name = "_".join(p.relative_to(root).with_suffix("").parts)
+            out.append((p, s, "".join(c if c.isalnum() or c in "-_." else "_" for c in name)))
     out.sort(key=lambda t: -t[0].stat().st_size)
     return out
 
@@ -261,11 +264,10 @@ def build(out: Path, log: Callable[[str], None] = print, debian: list[Source] | 
         cv2.imwrite(str(dest), small, [cv2.IMWRITE_JPEG_QUALITY, 93])
         entries.append(Entry(rel, kind, src, lic, origin, sha, group))
 
-    for p, s in candidate_files(python + debian, log):
+    for p, s, stem in candidate_files(python + debian, log):
         img = read_bounded(p)
         if not is_colour_photo(img):
             continue
-        stem = f"{p.parent.name}_{p.stem}".replace(" ", "_")
         n_before = len(entries)
         keep(img, "photo", stem, stem, s.name, s.licence, str(p))
         if len(entries) == n_before or not with_tiles:
@@ -279,6 +281,7 @@ def build(out: Path, log: Callable[[str], None] = print, debian: list[Source] | 
             log(f"style-data: clip not installed, skipped: {src} ({rel})")
             continue
         for i, frame in clip_frames(path):
-            if min(frame.shape[:2]) >= 160:
+            # Real footage may be dull in colour (kept), but not black or flat (fades, titles).
+            if min(frame.shape[:2]) >= 160 and float(frame.std()) > 16.0:
                 keep(frame, "frame", f"{path.stem}_{i:05d}", path.name, src, lic, f"{path} (frame {i})")
     return entries

@@ -17,7 +17,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import signal
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,6 +38,7 @@ from livegen.train import (
     command_line,
     load_checkpoint,
     optimizer_tensors,
+    pick_device,
     restore_optimizer,
     save_checkpoint,
     save_grid,
@@ -82,6 +85,8 @@ class TrainConfig:
     checkpoint_minutes: float = 3.0
     preview_every: int = 250
     vgg: str = str(VGG_CACHE)
+    device: str = "cpu"  # cpu | cuda | auto (the prepared GPU job, livegen train style-gpu)
+    preload: bool = False  # hold all content pictures in memory on the device (GPU job: no disk reads)
 
 
 def read_rgb(path: str | Path) -> torch.Tensor:
@@ -135,7 +140,7 @@ class CropSampler:
 def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     """Separable Gaussian blur of (N,C,H,W) with reflect padding."""
     r = max(1, int(3 * sigma))
-    t = torch.arange(-r, r + 1, dtype=x.dtype)
+    t = torch.arange(-r, r + 1, dtype=x.dtype, device=x.device)
     k = torch.exp(-0.5 * (t / sigma) ** 2)
     k = k / k.sum()
     c = x.shape[1]
@@ -212,7 +217,7 @@ def temporal_loss(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, w: tor
                   gen: torch.Generator, max_shift: int, noise: float) -> torch.Tensor:
     """net(shift(x) + noise) should equal shift(net(x)) away from the borders."""
     dy, dx = (int(v) for v in torch.randint(-max_shift, max_shift + 1, (2,), generator=gen))
-    n = torch.randn(x.shape, generator=gen) * noise
+    n = (torch.randn(x.shape, generator=gen) * noise).to(x.device)
     y2 = net((shift(x, dy, dx) + n).clamp(0.0, 1.0), w)
     m = max_shift + 8  # the border sees padding, which does not shift with the picture
     return F.mse_loss(y2[:, :, m:-m, m:-m], shift(y, dy, dx)[:, :, m:-m, m:-m])
@@ -256,9 +261,10 @@ def style_sources(paths: list[str]) -> list[dict]:
 
 
 def preview_batch(held: list[Path], n: int = 5, side: int = 160) -> torch.Tensor:
-    """Evenly spread held-out pictures plus a blurred copy of the first (the lattice test)."""
-    step = max(1, len(held) // n)
-    xs = [square(read_rgb(p), side) for p in held[::step][:n]]
+    """Evenly spread held-out photos plus a blurred copy of the first (the lattice test)."""
+    photos = [p for p in held if "photo" in p.parts] or held
+    step = max(1, len(photos) // n)
+    xs = [square(read_rgb(p), side) for p in photos[::step][:n]]
     xs.append(gaussian_blur(xs[0], 4.0))
     return torch.cat(xs)
 
@@ -314,11 +320,16 @@ class Trainer:
     def __init__(self, cfg: TrainConfig, vgg: VGGTrunk | None = None, log=print) -> None:
         self.cfg, self.log = cfg, log
         torch.manual_seed(cfg.seed)
+        self.device = pick_device(cfg.device)
+        if self.device.type == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+            torch.backends.cudnn.benchmark = True
         self.net = make_net(cfg)
         self.style_keys = [st["key"] for st in style_sources(cfg.styles)]
         if cfg.init:
             init_from(self.net, cfg.init, self.style_keys, log)
-        self.net.train()
+        self.net.to(self.device).train()
         # The per-style gamma/beta rows only see their own style's samples (a third of the
         # batches with three styles), so they get a larger step to separate the styles sooner.
         cin = [p for n, p in self.net.named_parameters() if n.endswith((".gamma", ".beta"))]
@@ -328,16 +339,19 @@ class Trainer:
         self.gen = torch.Generator().manual_seed(cfg.seed)
         self.step = 0
         self.elapsed = 0.0
-        self.vgg = vgg if vgg is not None else load_trunk(cfg.vgg)
-        self.style_images = [style_target(p, cfg.style_size, cfg.style_margin) for p in cfg.styles]
+        self.vgg = (vgg if vgg is not None else load_trunk(cfg.vgg)).to(self.device)
+        self.style_images = [style_target(p, cfg.style_size, cfg.style_margin).to(self.device) for p in cfg.styles]
         if cfg.style_weights and len(cfg.style_weights) != len(cfg.styles):
             raise ValueError(f"--style-weights needs one value per style ({len(cfg.styles)})")
         self.loss = StyleLoss(self.vgg, self.style_images, cfg.style_weights or None)
         # Pictures are read from disk per crop (a few ms against seconds per step): thousands of
         # 640x480 pictures held as float tensors would not fit beside the other jobs.
-        self.sampler = CropSampler(list_images(cfg.content), cfg.size, cfg.scale_min, cfg.blur_prob)
+        pictures = list_images(cfg.content)
+        if cfg.preload:
+            pictures = [read_rgb(p).to(self.device) for p in pictures]
+        self.sampler = CropSampler(pictures, cfg.size, cfg.scale_min, cfg.blur_prob)
         held = list_images(cfg.heldout) if cfg.heldout and Path(cfg.heldout).is_dir() else []
-        self.preview_inputs = preview_batch(held) if held else None
+        self.preview_inputs = preview_batch(held).to(self.device) if held else None
         self.run_dir = Path(cfg.run_dir) if cfg.run_dir else ROOT / "runs" / Path(cfg.out).stem
         self.ckpt = self.run_dir / "checkpoint.safetensors"
         self.metrics = MetricsLog(self.run_dir / "metrics.jsonl")
@@ -369,9 +383,9 @@ class Trainer:
         cfg = self.cfg
         for group in self.opt.param_groups:
             group["lr"] = lr_at(cfg, self.step, self.elapsed) * group.get("lr_mult", 1.0)
-        x = self.sampler.sample(cfg.batch, self.gen)
+        x = self.sampler.sample(cfg.batch, self.gen).to(self.device)
         styles = torch.randint(len(cfg.styles), (cfg.batch,), generator=self.gen)
-        w = F.one_hot(styles, len(cfg.styles)).float()
+        w = F.one_hot(styles, len(cfg.styles)).float().to(self.device)
         y = self.net(x, w)
         content, style = self.loss(y, x, styles)
         tv = tv_loss(y)
@@ -395,7 +409,7 @@ class Trainer:
         rows = [self.preview_inputs]
         for k in range(len(self.cfg.styles)):
             w = F.one_hot(torch.full((len(self.preview_inputs),), k), len(self.cfg.styles)).float()
-            rows.append(self.net(self.preview_inputs, w))
+            rows.append(self.net(self.preview_inputs, w.to(self.device)))
         self.net.train()
         path = self.run_dir / f"preview_{self.step:06d}.png"
         save_grid(torch.cat(rows), path, nrow=len(self.preview_inputs))
@@ -406,9 +420,15 @@ class Trainer:
 
         cfg = self.cfg
         every = Every(cfg.checkpoint_minutes * 60.0)
+        # Background runs ignore SIGINT (non-interactive shells); SIGTERM/SIGINT end the run
+        # cleanly after the current step, with a checkpoint, so `kill PID` never loses work.
+        self._stop = False
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, self._on_signal)
         bar = tqdm(total=cfg.steps, initial=self.step, disable=not progress, desc="train style", unit="step")
         t_last = time.monotonic()
-        while self.step < cfg.steps:
+        while self.step < cfg.steps and not self._stop:
             if cfg.minutes and self.elapsed >= cfg.minutes * 60.0:
                 self.log(f"train style: wall-time budget of {cfg.minutes} min reached at step {self.step}")
                 break
@@ -428,6 +448,10 @@ class Trainer:
         bar.close()
         self.save()
         self.preview()
+
+    def _on_signal(self, signum: int, frame) -> None:
+        self.log(f"train style: signal {signum}: stopping after this step (checkpoint follows)")
+        self._stop = True
 
     def export(self, argv: list[str] | None = None) -> Path:
         self.net.eval()
@@ -483,6 +507,8 @@ def parse(argv: list[str]) -> tuple[TrainConfig, argparse.Namespace]:
                  "temporal_weight", "noise", "scale_min", "checkpoint_minutes", "style_margin", "blur_prob"):
         ap.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(d, name))
     ap.add_argument("--vgg", default=d.vgg, help="converted VGG16 trunk (livegen train style-data)")
+    ap.add_argument("--device", default=d.device, help="cpu | cuda | auto")
+    ap.add_argument("--preload", action="store_true", help="hold the content pictures in (device) memory")
     ap.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
     ap.add_argument("--export-only", action="store_true", help="export the checkpoint as a model and stop")
     ap.add_argument("--no-progress", action="store_true")
@@ -490,6 +516,7 @@ def parse(argv: list[str]) -> tuple[TrainConfig, argparse.Namespace]:
     cfg = TrainConfig(styles=a.style, content=a.content, heldout=a.heldout, out=a.out, run_dir=a.run_dir,
                       arch=a.arch, widths=a.widths, n_res=a.res_blocks, pad=a.pad, vgg=a.vgg, up=a.up,
                       blur=not a.no_blur, init=a.init, style_weights=a.style_weights, blur_prob=a.blur_prob,
+                      device=a.device, preload=a.preload,
                       **{k: getattr(a, k) for k in ("size", "batch", "steps", "seed", "threads", "preview_every",
                                                     "style_size", "max_shift", "minutes", "lr", "lr_final",
                                                     "style_lr_mult",
