@@ -244,17 +244,19 @@ def lr_at(cfg: TrainConfig, step: int, elapsed: float = 0.0) -> float:
 
 
 def style_sources(paths: list[str]) -> list[dict]:
-    """Titles and licences of the style images, from the data index when they came from it."""
-    index_path = DATA / "index.json"
-    known = {}
-    if index_path.exists():
-        for s in json.loads(index_path.read_text()).get("styles", []):
-            known[Path(s["file"]).name] = s
+    """Titles and licences of the style images, from the data index when they came from it
+    (the index beside their ``styles/`` folder: data/style, or an unpacked GPU job archive)."""
     out = []
     for p in paths:
+        folder = Path(p).resolve().parent
+        index_path = folder.parent / "index.json"
+        known = {}
+        if folder.name == "styles" and index_path.exists():
+            for s in json.loads(index_path.read_text()).get("styles", []):
+                known[Path(s["file"]).name] = s
         s = known.get(Path(p).name)
-        if s and Path(p).resolve().parent == (DATA / "styles").resolve():
-            out.append({k: s[k] for k in ("key", "title", "source", "licence", "origin")})
+        if s:
+            out.append({k: s[k] for k in ("key", "title", "source", "licence", "origin") if k in s})
         else:
             out.append({"key": Path(p).stem, "title": Path(p).stem, "source": str(p), "licence": "user supplied"})
     return out
