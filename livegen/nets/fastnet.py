@@ -40,11 +40,11 @@ UPS = ("nearest", "bilinear")
 
 
 def _lowpass(x: torch.Tensor) -> torch.Tensor:
-    """[1,2,1]x[1,2,1]/16 per channel, reflect-padded: removes what a stride-2 conv would alias."""
-    c = x.shape[1]
-    k = torch.tensor([1.0, 2.0, 1.0], dtype=x.dtype, device=x.device)
-    k = (k[:, None] * k[None, :] / 16.0).expand(c, 1, 3, 3)
-    return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), k, groups=c)
+    """[1,2,1]x[1,2,1]/16 per channel, reflect-padded: removes what a stride-2 conv would alias.
+    Two 2x2 box means make exactly that binomial kernel, and avg_pool is several times faster on
+    the CPU than the same kernel as a depthwise convolution."""
+    x = F.pad(x, (1, 1, 1, 1), mode="reflect")
+    return F.avg_pool2d(F.avg_pool2d(x, 2, stride=1), 2, stride=1)
 
 
 def _conv(cin: int, cout: int, k: int = 3, stride: int = 1, pad: str = "reflect") -> nn.Conv2d:
