@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import struct
 import zlib
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -157,3 +158,22 @@ def test_pictures_come_out_of_a_qt_resource_bundle(tmp_path):
     (tmp_path / "bad.rcc").write_bytes(b"qres" + b"\xff" * 30)
     with pytest.raises(rcc.RccError):
         list(rcc.entries(tmp_path / "bad.rcc"))
+
+
+@pytest.mark.skipif(not (style_data.GCOMPRIS_RCC / "details.rcc").exists(),
+                    reason="Debian gcompris-qt-data not installed (apt-get install gcompris-qt-data)")
+def test_the_night_cafe_comes_out_of_gcompris(tmp_path):
+    out = rcc.extract_pictures([style_data.GCOMPRIS_RCC / "details.rcc"], tmp_path)
+    cafe = [p for p in out if "Night_Cafe_background" in p.name]
+    assert cafe, [p.name for p in out]
+    img = cv2.imread(str(cafe[0]))
+    assert min(img.shape[:2]) >= 400
+    assert style_data.dominant_hue(img)["bin"] == "yellow"
+
+
+@pytest.mark.skipif(not Path(content_set.CLIPS[0][0]).exists(),
+                    reason="Debian opencv-doc not installed (its vtest.avi is real footage)")
+def test_a_static_camera_clip_gives_fewer_frames_than_it_has():
+    path = Path(content_set.CLIPS[0][0])
+    kept = [i for i, _ in content_set.clip_frames(path, max_frames=200)]
+    assert 10 <= len(kept) < 100, len(kept)
