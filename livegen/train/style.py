@@ -256,7 +256,7 @@ def style_sources(paths: list[str]) -> list[dict]:
                 known[Path(s["file"]).name] = s
         s = known.get(Path(p).name)
         if s:
-            out.append({k: s[k] for k in ("key", "title", "source", "licence", "origin") if k in s})
+            out.append({k: s[k] for k in ("key", "title", "source", "licence", "origin", "palette") if k in s})
         else:
             out.append({"key": Path(p).stem, "title": Path(p).stem, "source": str(p), "licence": "user supplied"})
     return out
