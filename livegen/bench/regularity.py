@@ -99,16 +99,19 @@ def style_grams(vgg, style_images: list[torch.Tensor]) -> list[list[torch.Tensor
         return [[gram(f) for f in vgg(s)] for s in style_images]
 
 
-def nearest_magenta(m26: Multistyle26, vgg, style_image: torch.Tensor, photos: list[torch.Tensor]) -> tuple[int, float]:
-    """The multistyle26 style whose outputs on ``photos`` are closest (Gram) to ``style_image``."""
-    grams = style_grams(vgg, [style_image])[0]
-    best = (0, float("inf"))
+def nearest_magenta(m26: Multistyle26, vgg, style_images: list[torch.Tensor],
+                    photos: list[torch.Tensor]) -> list[tuple[int, float]]:
+    """For each style image, the multistyle26 style whose outputs on ``photos`` are closest
+    (mean relative Gram distance) to it: (index, distance). Each Magenta output is computed and
+    passed through VGG once, whatever the number of style images."""
+    targets = style_grams(vgg, style_images)
+    dist = np.zeros((m26.n_styles, len(style_images)))
     for k in range(m26.n_styles):
         run = m26.styler(k)
-        d = float(np.mean([relative_gram_distance(vgg, run(p), grams) for p in photos]))
-        if d < best[1]:
-            best = (k, d)
-    return best
+        for p in photos:
+            dist[k] += np.array(distances_to(vgg, run(p), targets)) / len(photos)
+    best = dist.argmin(axis=0)
+    return [(int(b), float(dist[b, j])) for j, b in enumerate(best)]
 
 
 def distinctness(vgg, stylers: list[Styler], style_images: list[torch.Tensor], photos: list[torch.Tensor],
@@ -197,7 +200,7 @@ def bench_figures(net, keys: list[str], style_paths: list[Path], heldout: Path, 
     if m26 is not None:
         small = [F.interpolate(x, size=(192, 256), mode="bilinear", align_corners=False, antialias=True)
                  for x in photo_in[:2]]
-        nearest = {keys[k]: nearest_magenta(m26, vgg, styles[k], small)[0] for k in range(n)}
+        nearest = {keys[k]: kd[0] for k, kd in enumerate(nearest_magenta(m26, vgg, styles, small))}
         out["magenta_nearest"] = nearest
         methods["Magenta multistyle26 (nearest styles)"] = [m26.styler(k) for k in sorted(set(nearest.values()))]
     if tnet is not None:

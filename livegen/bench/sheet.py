@@ -80,7 +80,7 @@ def write_sheet(model: Path, out: Path, heldout: Path = DATA / "heldout", photos
         if style_img.exists() and Path(vgg_path).exists():
             small = [torch.nn.functional.interpolate(x, size=(192, 256), mode="bilinear", align_corners=False,
                                                      antialias=True) for x in inputs[:2]]
-            k26, _ = nearest_magenta(m26, load_trunk(vgg_path), style_target(style_img, 256, 0.03), small)
+            k26 = nearest_magenta(m26, load_trunk(vgg_path), [style_target(style_img, 256, 0.03)], small)[0][0]
         else:
             k26 = 0
         run = m26.styler(k26)

@@ -167,7 +167,7 @@ def main(argv: list[str]) -> int:
     from livegen import paths
 
     try:
-        net, manifest = load_style_model(paths.resolve(a.model))
+        net, manifest = load_style_model(paths.resolve(a.model).with_suffix(".safetensors"))
         tnet = load_style_model(paths.resolve(a.transformer))[0] if a.transformer else None
     except ModelError as e:
         print(f"bench style: {e}", file=sys.stderr)
