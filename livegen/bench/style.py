@@ -160,7 +160,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--compile", action="store_true", help="also time torch.compile'd nets (slow first compile)")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--skip", nargs="*", default=[], choices=["quality", "speed", "flicker"])
+    ap.add_argument("--skip", nargs="*", default=[], choices=["quality", "speed", "flicker", "picture"])
+    ap.add_argument("--picture-frames", type=int, default=4, help="blurred held-out pictures for the "
+                    "regular-pattern figure (issue 9)")
     ap.add_argument("--json", default="", help="also write the figures to this JSON file")
     ap.add_argument("--manifest", action="store_true", help="store the figures in the model's manifest")
     a = ap.parse_args(argv)
@@ -168,7 +170,7 @@ def main(argv: list[str]) -> int:
     from livegen import paths
 
     try:
-        net, manifest = load_style_model(paths.resolve(a.model))
+        net, manifest = load_style_model(paths.resolve(a.model).with_suffix(".safetensors"))
         tnet = load_style_model(paths.resolve(a.transformer))[0] if a.transformer else None
     except ModelError as e:
         print(f"bench style: {e}", file=sys.stderr)
@@ -192,6 +194,18 @@ def main(argv: list[str]) -> int:
         figures["speed"] = speed(a, net, tnet, peer, peer_paths)
     if "flicker" not in a.skip and Path(a.clip).exists():
         figures["flicker"] = flicker_table(a, net, tnet, peer, peer_paths)
+    if "picture" not in a.skip:
+        from livegen.bench.regularity import bench_figures
+
+        pic = bench_figures(net, keys, style_paths, Path(a.heldout), Path(a.vgg), a.threads, tnet,
+                            frames=a.picture_frames, gatys_steps=a.gatys_steps if a.gatys_photos > 0 else 0)
+        print("  regular pattern (share of high-pass power in 8 spectral peaks; lower = less lattice):")
+        for name, v in pic["regularity"].items():
+            print(f"    {name:45s} {v:.4f}")
+        d = pic["distinct"]
+        print(f"  distinct styles: {100 * d['distinct_share']:.0f} % of (style, photo) pairs closest to their own "
+              f"style image; not distinct: {', '.join(d['not_distinct']) or 'none'}")
+        figures["picture"] = pic
     if a.json:
         Path(a.json).write_text(json.dumps(figures, indent=2) + "\n")
     if a.manifest:

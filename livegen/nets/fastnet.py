@@ -19,6 +19,12 @@ Why this shape (measured on the 2-core CPU, 320x240 internal input, see `livegen
   frame lines and an 8-pixel grid, and the run-time margin that hid the seam cost as much as
   reflection does. Zero padding stays available (``pad="zeros"``) for models trained with it.
 - Conditional instance norm (per-style gamma/beta) holds all styles in one net.
+- ``up="bilinear"`` (resize + conv, not nearest) and ``blur=True`` (a fixed [1,2,1] low-pass
+  before each stride-2 conv, Zhang 2019) for models from issue 9 on: nearest-neighbour
+  upsampling repeats each low-resolution value in a 2x2 block (a fine checkerboard after the
+  conv), and strided convs without a low-pass alias the stride-8 grid into the picture, so on a
+  smooth input the texture locks to that grid (the lattice style3 paints). Older manifests
+  without these fields keep nearest / no blur.
 """
 
 from __future__ import annotations
@@ -30,6 +36,15 @@ from torch import nn
 from livegen.nets.cin import CondInstanceNorm, StabilizedNorms
 
 PADS = ("reflect", "zeros")
+UPS = ("nearest", "bilinear")
+
+
+def _lowpass(x: torch.Tensor) -> torch.Tensor:
+    """[1,2,1]x[1,2,1]/16 per channel, reflect-padded: removes what a stride-2 conv would alias.
+    Two 2x2 box means make exactly that binomial kernel, and avg_pool is several times faster on
+    the CPU than the same kernel as a depthwise convolution."""
+    x = F.pad(x, (1, 1, 1, 1), mode="reflect")
+    return F.avg_pool2d(F.avg_pool2d(x, 2, stride=1), 2, stride=1)
 
 
 def _conv(cin: int, cout: int, k: int = 3, stride: int = 1, pad: str = "reflect") -> nn.Conv2d:
@@ -59,10 +74,14 @@ class FastStyleNet(StabilizedNorms, nn.Module):
     multiple = 8
 
     def __init__(self, n_styles: int, widths: tuple[int, int, int] = (24, 48, 64), n_res: int = 5,
-                 pad: str = "reflect") -> None:
+                 pad: str = "reflect", up: str = "nearest", blur: bool = False) -> None:
         super().__init__()
         if pad not in PADS:
             raise ValueError(f"pad must be one of {PADS}, got {pad!r}")
+        if up not in UPS:
+            raise ValueError(f"up must be one of {UPS}, got {up!r}")
+        self.up = up
+        self.blur = bool(blur)
         a, b, c = widths
         self.n_styles = n_styles
         self.widths = tuple(widths)
@@ -82,21 +101,27 @@ class FastStyleNet(StabilizedNorms, nn.Module):
 
     def architecture(self) -> dict:
         return {"kind": "fast-cin", "n_styles": self.n_styles, "widths": list(self.widths), "n_res": self.n_res,
-                "pad": self.pad}
+                "pad": self.pad, "up": self.up, "blur": self.blur}
+
+    def _down(self, x: torch.Tensor) -> torch.Tensor:
+        return _lowpass(x) if self.blur else x
+
+    def _up(self, x: torch.Tensor) -> torch.Tensor:
+        if self.up == "bilinear":
+            return F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
+        return F.interpolate(x, scale_factor=2.0, mode="nearest")
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        e1 = F.relu(self.en1(self.enc1(x - 0.5), w))
-        e2 = F.relu(self.en2(self.enc2(e1), w))
-        h = F.relu(self.en3(self.enc3(e2), w))
+        e1 = F.relu(self.en1(self.enc1(self._down(x - 0.5)), w))
+        e2 = F.relu(self.en2(self.enc2(self._down(e1)), w))
+        h = F.relu(self.en3(self.enc3(self._down(e2)), w))
         for block in self.res:
             h = block(h, w)
         # Additive skips from the encoder: the 1/8 bottleneck alone cannot carry the picture's
         # detail, and without them training spends its budget re-learning the content.
-        h = F.interpolate(h, scale_factor=2.0, mode="nearest")
-        h = F.relu(self.dn1(self.dec1(h) + e2, w))
-        h = F.interpolate(h, scale_factor=2.0, mode="nearest")
-        h = F.relu(self.dn2(self.dec2(h) + e1, w))
-        h = F.interpolate(h, scale_factor=2.0, mode="nearest")
+        h = F.relu(self.dn1(self.dec1(self._up(h)) + e2, w))
+        h = F.relu(self.dn2(self.dec2(self._up(h)) + e1, w))
+        h = self._up(h)
         return torch.sigmoid(self.out(torch.cat([h, x - 0.5], dim=1)))
 
 

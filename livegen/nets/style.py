@@ -27,7 +27,8 @@ def build_net(arch: Mapping[str, Any]) -> torch.nn.Module:
             if len(widths) != 3:
                 raise ValueError("widths must have 3 entries")
             # Manifests written before the pad field existed describe zero-padded nets.
-            return FastStyleNet(n_styles, widths, int(arch.get("n_res", 5)), str(arch.get("pad", "zeros")))
+            return FastStyleNet(n_styles, widths, int(arch.get("n_res", 5)), str(arch.get("pad", "zeros")),
+                                str(arch.get("up", "nearest")), bool(arch.get("blur", False)))
         if kind == "transformer":
             return TransformerNet(n_styles)
     except (TypeError, ValueError) as e:

