@@ -40,6 +40,7 @@ from livegen.train.loop import (
     run_training,
     setup_run,
 )
+from livegen.train.user_images import add_init_option, apply_init
 
 log = logging.getLogger("livegen.train.gan")
 
@@ -245,6 +246,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--n-critic", type=int)
     ap.add_argument("--augment", default="none", help="differentiable augmentation before D: none, or a comma list "
                     "of color, translation (for small datasets and long runs)")
+    add_init_option(ap)
     add_run_options(ap)
     a = ap.parse_args(argv)
     try:
@@ -255,6 +257,8 @@ def main(argv: list[str]) -> int:
     device, run, ckpt, images = setup.device, setup.run, setup.ckpt, setup.images
     tr = GanTrainer(images, latent_dim=a.latent, ngf=a.ngf, ndf=a.ndf, size=a.size, loss=a.loss, d_norm=a.d_norm,
                     batch=a.batch, lr=a.lr, n_critic=a.n_critic, augment=a.augment, seed=a.seed, device=device)
+    if a.init and not (a.resume and ckpt.exists()):
+        apply_init(tr, a.init)
     resume_if_asked(tr, a, setup)
     fixed_z = torch.randn(64, a.latent, generator=torch.Generator().manual_seed(a.seed + 7)).to(device)
     tr.commands.append(command_line("livegen train gan", argv))
