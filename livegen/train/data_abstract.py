@@ -283,6 +283,33 @@ def build_crop_dataset(sources: list[Source], out: Path, size: int, train_crops:
     return info
 
 
+def write_pack(sources: list[Source], out: Path, max_side: int = 1280, quality: int = 88) -> Path:
+    """A portable copy of the sources (JPEGs shrunk to ``max_side``, plus sources.json with their
+    packages and licences) for a machine without the Debian packages, e.g. the GPU job's."""
+    files = out / "files"
+    files.mkdir(parents=True, exist_ok=True)
+    index = []
+    for i, s in enumerate(sources):
+        name = f"{i:04d}.jpg"
+        load_rgb(s.path, max_side).save(files / name, quality=quality)
+        index.append(dict(s.__dict__, original_path=s.path, path=f"files/{name}"))
+    (out / "sources.json").write_text(json.dumps(index, indent=1) + "\n")
+    return out
+
+
+def read_pack(pack: Path) -> list[Source]:
+    """Sources of a pack written by ``write_pack`` (paths made absolute; split recomputed later)."""
+    index = json.loads((pack / "sources.json").read_text())
+    out = []
+    for row in index:
+        row = dict(row)
+        row["path"] = str((pack / row["path"]).resolve())
+        extra = {"original_path": row.pop("original_path", "")}
+        row.pop("extra", None)
+        out.append(Source(**row, extra=extra))
+    return out
+
+
 def contact_sheet(data: Path, out: Path, n: int = 64, which: str = "train", seed: int = 0) -> Path:
     """A grid of ``n`` random crops, to look at the data."""
     arr = np.load(data / f"{which}.npy", mmap_mode="r", allow_pickle=False)
@@ -312,9 +339,20 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--max-side", type=int, default=2048, help="sources are shrunk to this long side first")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--sheet", action="store_true", help="also write a contact sheet of crops (OUT/crops.png)")
+    ap.add_argument("--pack", help="instead of a dataset, write a portable pack of the sources here (JPEGs + "
+                    "sources.json) for a machine without the packages")
+    ap.add_argument("--from-pack", help="read the sources from a pack written by --pack")
     a = ap.parse_args(argv)
     packages = tuple(p.strip() for p in a.packages.split(",") if p.strip())
-    sources, missing = find_sources(packages)
+    if a.from_pack:
+        sources, missing = read_pack(Path(a.from_pack)), []
+    else:
+        sources, missing = find_sources(packages)
+    if a.pack:
+        out = write_pack(sources, Path(a.pack))
+        size = sum(f.stat().st_size for f in (out / "files").iterdir())
+        print(f"{out}: {len(sources)} pictures, {size / 1e6:.1f} MB")
+        return 0
     if missing:
         print(f"train data abstract: not installed (apt install them for more pictures): {' '.join(missing)}",
               file=sys.stderr)
@@ -323,7 +361,8 @@ def main(argv: list[str]) -> int:
         return 1
     split_groups(sources, a.heldout_fraction, a.seed)
     out = Path(a.out or f"data/abstract{a.size}")
-    info = {"source": "Debian packages " + ", ".join(sorted({s.package for s in sources})) +
+    info = {"source": ("pack " + str(a.from_pack) + " of " if a.from_pack else "") +
+            "Debian packages " + ", ".join(sorted({s.package for s in sources})) +
             f": {len(sources)} pictures, random square crops (1/8 to 1 of the short side)",
             "attribution_required": True, "licence": ""}
     info = build_crop_dataset(sources, out, a.size, a.train_crops, a.heldout_crops, a.seed, info,
