@@ -27,11 +27,15 @@ DELEGATES = {
     "train style": ("livegen.train.style", "main"),
     "train style-data": ("livegen.train.style_data", "main"),
     "train import-dcgan": ("livegen.train.import_dcgan", "main"),
+    "train upsample": ("livegen.train.upsample", "main"),
+    "sheet": ("livegen.sheet", "main"),
     "eval gen": ("livegen.train.evaluate_gen", "main"),
     "bench style": ("livegen.bench.style", "main"),
     "bench osc": ("livegen.bench.osc_flood", "main"),
     "bench engine": ("livegen.bench.engine", "main"),
     "bench cuda": ("livegen.bench.cuda_check", "main"),
+    "bench upscale": ("livegen.bench.upscale", "main"),
+    "bench motion": ("livegen.bench.motion", "main"),
 }
 
 log = logging.getLogger("livegen")
@@ -213,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         if key in DELEGATES and argv[:n] == words[:n]:
             module, func = DELEGATES[key]
             return int(getattr(importlib.import_module(module), func)(argv[n:]) or 0)
-    if argv and argv[0] in {k.split()[0] for k in DELEGATES} and argv[0] not in ("osc-schema", "learn", "stylize"):
+    single = ("osc-schema", "learn", "stylize", "sheet")
+    if argv and argv[0] in {k.split()[0] for k in DELEGATES} and argv[0] not in single:
         subs = sorted(k.split()[1] for k in DELEGATES if k.startswith(argv[0] + " "))
         print(f"livegen {argv[0]}: choose one of {', '.join(subs)}", file=sys.stderr)
         return 2
