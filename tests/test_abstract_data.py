@@ -77,6 +77,10 @@ def test_builder_reads_the_installed_wallpaper_packages(tmp_path):
     train = np.load(out / "train.npy")
     held = np.load(out / "heldout.npy")
     assert train.shape == (120, 32, 32, 3) and held.shape == (24, 32, 32, 3)
+    # fresh.npy: new crops of the training pictures, none of them a training crop.
+    fresh = np.load(out / "fresh.npy")
+    assert fresh.shape == (24, 32, 32, 3)
+    assert not (fresh[:, None] == train[None]).all(axis=(2, 3, 4)).any()
     assert train.std() > 5  # real pictures, not blank canvases
     index = json.loads((out / "sources.json").read_text())
     info = json.loads((out / "dataset.json").read_text())

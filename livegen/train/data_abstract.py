@@ -280,7 +280,30 @@ def build_crop_dataset(sources: list[Source], out: Path, size: int, train_crops:
                 index="sources.json (every source file: package, licence, copyright, split, crops)",
                 heldout_names=sorted({names["heldout"][i] for i in ho_order}))
     (out / "dataset.json").write_text(json.dumps(info, indent=1) + "\n")
+    write_fresh(out, sources, heldout_crops, seed, max_side)
     return info
+
+
+def write_fresh(out: Path, sources: list[Source], n: int, seed: int, max_side: int = 2048) -> Path:
+    """``fresh.npy``: ``n`` new crops of the TRAINING pictures (another random stream, so none is a
+    training crop). ``livegen eval gen --reference fresh`` compares with them: how well the generator
+    learnt the pictures it saw, where the held-out split asks how well it generalises to new ones
+    (with a few hundred pictures, real crops of the training pictures are themselves far from the
+    held-out ones; that floor is in the eval table)."""
+    rng = np.random.default_rng(seed + 1_000_003)
+    srcs = [s for s in sources if s.split == "train"]
+    per = np.full(len(srcs), n // len(srcs))
+    per[: n - per.sum()] += 1
+    parts = [random_crops(load_rgb(s.path, max_side), int(k), _size_of(out), rng)
+             for s, k in zip(srcs, per, strict=True) if k]
+    arr = np.concatenate(parts)
+    path = out / "fresh.npy"
+    np.save(path, arr[rng.permutation(len(arr))])
+    return path
+
+
+def _size_of(out: Path) -> int:
+    return int(json.loads((out / "dataset.json").read_text())["size"])
 
 
 def write_pack(sources: list[Source], out: Path, max_side: int = 1280, quality: int = 88) -> Path:
@@ -342,7 +365,15 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--pack", help="instead of a dataset, write a portable pack of the sources here (JPEGs + "
                     "sources.json) for a machine without the packages")
     ap.add_argument("--from-pack", help="read the sources from a pack written by --pack")
+    ap.add_argument("--add-fresh", action="store_true", help="only add fresh.npy (new crops of the training "
+                    "pictures) to the existing dataset --out")
     a = ap.parse_args(argv)
+    if a.add_fresh:
+        out = Path(a.out or f"data/abstract{a.size}")
+        srcs = [Source(**{k: v for k, v in row.items() if k in Source.__dataclass_fields__})
+                for row in json.loads((out / "sources.json").read_text())]
+        print(write_fresh(out, srcs, a.heldout_crops, a.seed, a.max_side))
+        return 0
     packages = tuple(p.strip() for p in a.packages.split(",") if p.strip())
     if a.from_pack:
         sources, missing = read_pack(Path(a.from_pack)), []
