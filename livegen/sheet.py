@@ -47,15 +47,16 @@ def _label(block: np.ndarray, text: str) -> np.ndarray:
 
 
 @torch.no_grad()
-def generator_sheet(path: Path, manifest: dict[str, Any], cols: int = 8, rows: int = 4, seed: int = 0) -> np.ndarray:
+def generator_sheet(path: Path, manifest: dict[str, Any], cols: int = 8, rows: int = 4, seed: int = 0,
+                    cell: int = CELL) -> np.ndarray:
     from livegen.nets.generator import load_generator
 
     net, _ = load_generator(path)
     z = torch.randn(cols * rows, net.latent_dim, generator=torch.Generator().manual_seed(seed))
     img = net.generate(z).float()
-    if img.shape[-1] != CELL:
-        img = F.interpolate(img, size=(CELL, CELL), mode="bicubic", align_corners=False,
-                            antialias=img.shape[-1] > CELL)
+    if img.shape[-1] != cell:
+        img = F.interpolate(img, size=(cell, cell), mode="bicubic", align_corners=False,
+                            antialias=img.shape[-1] > cell)
     q = manifest.get("quality", {})
     data = Path(str(manifest.get("dataset", {}).get("path", ""))).name
     fd = f", FD {q['fd_samples']:.0f} on {data} held-out" if "fd_samples" in q else ""
@@ -114,14 +115,18 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--out", help="PNG to write (default runs/sheets/NAME.png)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--generator", help="for an upsampler: upscale this generator's samples")
+    ap.add_argument("--cell", type=int, default=CELL, help="side of one generator sample in the sheet (px)")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
     blocks = []
     for m in a.models:
         kw: dict[str, Any] = {"seed": a.seed}
-        if a.generator and load_manifest(m)["architecture"].get("kind") == "upsampler":
-            kw["generator"] = a.generator
         try:
+            kind = load_manifest(m)["architecture"].get("kind")
+            if a.generator and kind == "upsampler":
+                kw["generator"] = a.generator
+            if kind in ("dcgan", "vae"):
+                kw["cell"] = a.cell
             blocks.append(sheet_block(m, **kw))
         except ModelError as e:
             print(f"livegen sheet: {e}", file=sys.stderr)

@@ -67,3 +67,9 @@ def test_the_motion_command_writes_the_figure_and_a_small_gif(models, tmp_path):
     assert fig["frames"] == 31 and fig["gif"]["bytes"] == gif.stat().st_size < 2_000_000
     with Image.open(gif) as im:
         assert im.n_frames == 16 and im.info["loop"] == 0
+
+
+def test_a_model_without_its_manifest_is_named_in_the_error(tmp_path, capsys):
+    (tmp_path / "lost.safetensors").write_bytes(b"")
+    assert sheet_main([str(tmp_path / "lost.safetensors"), "--out", str(tmp_path / "x.png")]) == 1
+    assert "lost.json" in capsys.readouterr().err
