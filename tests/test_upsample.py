@@ -76,6 +76,6 @@ def test_training_then_the_bench_against_bicubic(tiny_dataset, tmp_path):
     assert set(sharp) == {"bilinear", "bicubic", "learned"}
     assert all(v["psnr_db"] > 10 and 0 < v["grad_energy_vs_truth"] < 2 for v in sharp.values())
     assert sharp["bicubic"]["grad_energy_vs_truth"] > sharp["bilinear"]["grad_energy_vs_truth"]
-    timing = result["timing"]["128x96"]
+    timing = result["timing"]["128x96, 1 thread"]
     assert timing["learned (to_frame)"]["median_ms"] > 0 and timing["bicubic (fit_to_frame)"]["min_ms"] > 0
     assert Image.open(tmp_path / "fig.png").size[0] == 3 * 192
