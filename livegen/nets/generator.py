@@ -21,18 +21,18 @@ from livegen.nets.io import build_checked, load_into, load_manifest, load_model,
 
 log = logging.getLogger("livegen.generator")
 
-SIZES = (64, 128)
+SIZES = (64, 128, 256)
 
 
 def _widths(size: int, base: int) -> list[int]:
     """Channel widths from the 4×4 seed up to ``size``: 8b, 4b, 2b, b at 64 px (the DCGAN layout).
 
     128 px keeps the widest width for one extra block instead of doubling it again, so the
-    extra resolution costs ~30 % more compute rather than ~4×.
+    extra resolution costs ~30 % more compute rather than ~4×; 256 px (GPU training) adds a second.
     """
     if size not in SIZES:
         raise ValueError(f"size must be one of {SIZES}, got {size}")
-    return ([base * 8] if size == 128 else []) + [base * 8, base * 4, base * 2, base]
+    return [base * 8] * {64: 0, 128: 1, 256: 2}[size] + [base * 8, base * 4, base * 2, base]
 
 
 class Generator(nn.Module):

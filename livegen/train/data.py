@@ -177,10 +177,15 @@ def dataset_info(data: str | Path) -> dict[str, object]:
 
 
 def main(argv: list[str]) -> int:
+    if argv and argv[0] == "abstract":  # crops of wallpaper/texture packages: its own module and options
+        from livegen.train.data_abstract import main as abstract_main
+
+        return abstract_main(argv[1:])
     ap = argparse.ArgumentParser(prog="livegen train data",
                                  description="Assemble a generator dataset from packages into data/NAME/")
-    ap.add_argument("source", choices=["emoji", "twemoji", "folder"],
-                    help="emoji: Twemoji + Noto Color Emoji + EmojiOne (~9,500 images); twemoji: npm "
+    ap.add_argument("source", choices=["emoji", "twemoji", "folder", "abstract"],
+                    help="abstract: crops of Debian wallpaper/texture packages (see `train data abstract -h`); "
+                    "emoji: Twemoji + Noto Color Emoji + EmojiOne (~9,500 images); twemoji: npm "
                     "emoji-datasource-twitter alone; folder: any folder of images (give --folder and --licence)")
     ap.add_argument("--out", help="dataset folder (default data/SOURCE+SIZE, e.g. data/emoji64)")
     ap.add_argument("--size", type=int, default=64)

@@ -109,7 +109,8 @@ def generation_ms(net: Generator, device: torch.device, runs: int = 100) -> tupl
 
 def evaluate(data: str | Path, models: list[str], n: int = 2000, feature_size: int = 128, seed: int = 0,
              pca_k: int = 64, device: torch.device | str = "cpu", effnet: torch.nn.Module | None = None,
-             speed_threads: tuple[int, ...] = (1, 2), cache: str | Path | None = None) -> dict[str, Any]:
+             speed_threads: tuple[int, ...] = (1, 2), cache: str | Path | None = None,
+             reference: str = "heldout") -> dict[str, Any]:
     """All rows of the quality table as a dict (see module docstring).
 
     ``cache``: a folder where features of the model-independent rows (held-out, training floor,
@@ -118,11 +119,14 @@ def evaluate(data: str | Path, models: list[str], n: int = 2000, feature_size: i
     """
     device = torch.device(device)
     effnet = effnet if effnet is not None else load_effnet(device)
-    train_arr, held_arr = load_split(data, "train"), load_split(data, "heldout")
+    # reference "fresh": unseen crops of the TRAINING pictures (datasets split by picture have them).
+    train_arr, held_arr = load_split(data, "train"), load_split(data, reference)
     held = to_float(held_arr)
     train = to_float(train_arr)
     rng = np.random.default_rng(seed)
     tag = f"{Path(data).resolve().name}_{len(train)}_{len(held)}_fs{feature_size}_s{seed}"
+    if reference != "heldout":
+        tag += f"_{reference}"
 
     def feats(key: str | None, make: Any) -> torch.Tensor:
         file = Path(cache) / f"{tag}_{key}.safetensors" if cache is not None and key is not None else None
@@ -134,7 +138,7 @@ def evaluate(data: str | Path, models: list[str], n: int = 2000, feature_size: i
             save_file({"f": f.contiguous()}, str(file))
         return f
 
-    ref = feats("heldout", lambda: held)
+    ref = feats(reference, lambda: held)
     rows: list[dict[str, Any]] = []
 
     def row(name: str, make: Any, key: str | None = None, **extra: Any) -> None:
@@ -198,7 +202,9 @@ def evaluate(data: str | Path, models: list[str], n: int = 2000, feature_size: i
     base = next(r["fd"] for r in rows if r["name"].startswith("PCA"))
     for r in rows:
         r["vs_pca"] = round(r["fd"] / base, 3) if base > 0 else None
-    return {"data": str(data), "reference": f"{len(held)} held-out real images", "feature_net":
+    what = "held-out" if reference == "heldout" else {"fresh": "fresh (unseen crops of the training pictures)"}.get(
+        reference, reference)
+    return {"data": str(data), "reference": f"{len(held)} {what} real images", "feature_net":
             f"EfficientNet-Lite0 (ImageNet), pooled 1280-d, input resized to {feature_size} px", "rows": rows,
             "models": per_model}
 
@@ -216,12 +222,12 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def update_manifests(result: dict[str, Any], argv: list[str]) -> None:
+def update_manifests(result: dict[str, Any], argv: list[str], key: str = "quality") -> None:
     """Write each model's figures, and the command that measured them, into the manifests."""
     for path, info in result["models"].items():
         mpath = manifest_path(path)
         manifest = json.loads(mpath.read_text())
-        manifest["quality"] = {**info, "metric": f"Fréchet distance, {result['feature_net']}",
+        manifest[key] = {**info, "metric": f"Fréchet distance, {result['feature_net']}",
                                "reference": result["reference"],
                                "baselines": {r["name"]: r["fd"] for r in result["rows"]},
                                "command": command_line("livegen eval gen", argv)}
@@ -242,16 +248,18 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--cache", default="runs/eval_cache", help="feature cache folder ('' to disable)")
     ap.add_argument("--json", help="also write the result as JSON here")
     ap.add_argument("--update-manifests", action="store_true", help="store the figures in each model's manifest")
+    ap.add_argument("--reference", default="heldout", help="split of --data compared against: heldout, or fresh "
+                    "(unseen crops of the training pictures, written by `train data abstract`)")
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(a.threads)
     result = evaluate(a.data, a.models, a.n, a.feature_size, a.seed, a.pca_k, a.device,
-                      cache=a.cache or None)
+                      cache=a.cache or None, reference=a.reference)
     if a.json:
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)
         Path(a.json).write_text(json.dumps(result, indent=2) + "\n")
     if a.update_manifests:
-        update_manifests(result, argv)
+        update_manifests(result, argv, "quality" if a.reference == "heldout" else f"quality_{a.reference}")
     print(json.dumps(result, indent=2))
     print(markdown(result))
     return 0

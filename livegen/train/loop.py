@@ -21,16 +21,19 @@ from tqdm import tqdm
 from livegen.device import pick_device
 from livegen.train import Every, MetricsLog, images_to_tensor, load_checkpoint
 from livegen.train.data import load_split
+from livegen.train.user_images import add_images_options, prepare_images
 
 log = logging.getLogger("livegen.train")
 
 
 def add_data_options(ap: argparse.ArgumentParser) -> None:
     """Where the data comes from and where the model, checkpoints and samples go."""
-    ap.add_argument("--data", required=True, help="dataset folder (train.npy, dataset.json)")
+    ap.add_argument("--data", help="dataset folder (train.npy, dataset.json); with --images, where to build it "
+                    "(default data/NAME)")
+    add_images_options(ap)
     ap.add_argument("--out", required=True, help="models/NAME (.safetensors + .json written there)")
     ap.add_argument("--run", help="folder for checkpoints, samples and metrics (default runs/NAME)")
-    ap.add_argument("--size", type=int, default=64, choices=[64, 128])
+    ap.add_argument("--size", type=int, default=64, choices=[64, 128, 256])
     ap.add_argument("--latent", type=int, default=64)
 
 
@@ -46,6 +49,7 @@ def setup_run(a: argparse.Namespace) -> RunSetup:
     """Threads, logging, device, run folder and the training images (uint8, on the device)."""
     torch.set_num_threads(a.threads)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    prepare_images(a)
     device = pick_device(a.device)
     run = Path(a.run) if a.run else Path("runs") / Path(a.out).name
     images = images_to_tensor(load_split(a.data, "train"), device)
@@ -81,14 +85,30 @@ def generator_manifest(a: argparse.Namespace, trainer: Any, device: torch.device
             "dataset": {"path": a.data, **info}, "licence": info.get("licence", "unknown")}
 
 
+def install_stop_handlers() -> list[int]:
+    """SIGTERM / SIGINT end the run after the current step with a final checkpoint. A background job
+    started from a non-interactive shell ignores SIGINT, so SIGTERM is the clean stop there.
+    The returned list becomes non-empty when a stop was asked for."""
+    import signal
+    import threading
+
+    stop: list[int] = []
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda signum, frame: stop.append(signum))
+    return stop
+
+
 def run_training(trainer: Any, a: argparse.Namespace, run: Path, checkpoint: Callable[[], None],
                  sample: Callable[[], None], postfix: Callable[[dict], dict[str, str]]) -> None:
     """Train until ``--steps`` or ``--minutes``; checkpoint every ``--ckpt-minutes`` and at the end."""
     metrics = MetricsLog(run / "metrics.jsonl")
     every = Every(a.ckpt_minutes * 60)
     start_wall = trainer.wall
+    stop = install_stop_handlers()
     bar = tqdm(total=a.steps, initial=trainer.step, mininterval=20, file=sys.stdout)
-    while trainer.step < a.steps and not (a.minutes and trainer.wall - start_wall >= a.minutes * 60):
+    while (trainer.step < a.steps and not stop
+           and not (a.minutes and trainer.wall - start_wall >= a.minutes * 60)):
         row = trainer.train_step()
         bar.update(1)
         if trainer.step % a.log_every == 0:

@@ -1,0 +1,158 @@
+"""Learned upsampler against bicubic (``livegen bench upscale``): sharpness and milliseconds.
+
+Sharpness is measured on crops of the dataset's HELD-OUT pictures (never seen by the upsampler
+or the generator): a region is box-resized to 128 px (what the generator draws) and to 128·scale
+px (the truth), and each method brings the 128 px picture up to the truth's size. Figures: PSNR
+against the truth, and gradient energy (mean |∂x| + |∂y|) as a share of the truth's (1.0 = as
+much fine detail as the real picture; bicubic is well below, i.e. soft).
+
+Time is the live path at the output size on ``--threads`` threads: bicubic is the engine's own
+``fit_to_frame`` (128 px → frame, cover); learned is ``Upsampler.to_frame`` (bicubic to frame/scale,
+then the net). Median and minimum of ``--repeats`` runs; the machine's load average is recorded,
+since on a shared CPU the median includes other processes' time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageDraw
+
+from livegen.latent import fit_to_frame
+from livegen.nets.upsample import Upsampler, load_upsampler
+from livegen.train.upsample import make_pairs, sources_of, to_float
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    mse = float(((a.clamp(0, 1) - b) ** 2).mean())
+    return float("inf") if mse == 0 else 10 * np.log10(1.0 / mse)
+
+
+def grad_energy(x: torch.Tensor) -> float:
+    return float((x[..., :, 1:] - x[..., :, :-1]).abs().mean() + (x[..., 1:, :] - x[..., :-1, :]).abs().mean())
+
+
+def methods(net: Upsampler) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
+    s = net.scale
+    return {
+        "bilinear": lambda x: F.interpolate(x, scale_factor=s, mode="bilinear", align_corners=False).clamp(0, 1),
+        "bicubic": lambda x: F.interpolate(x, scale_factor=s, mode="bicubic", align_corners=False).clamp(0, 1),
+        "learned": net.upscale,
+    }
+
+
+@torch.no_grad()
+def sharpness(net: Upsampler, low: torch.Tensor, high: torch.Tensor) -> dict[str, dict[str, float]]:
+    truth_energy = grad_energy(high)
+    out = {}
+    for name, fn in methods(net).items():
+        ps, en = [], []
+        for lo, hi in zip(low.split(8), high.split(8), strict=True):
+            y = fn(lo)
+            ps.append(psnr(y, hi))
+            en.append(grad_energy(y))
+        out[name] = {"psnr_db": round(float(np.mean(ps)), 2),
+                     "grad_energy_vs_truth": round(float(np.mean(en)) / truth_energy, 3)}
+    return out
+
+
+@torch.no_grad()
+def time_ms(fn: Callable[[], torch.Tensor], repeats: int) -> dict[str, float]:
+    """Wall ms (median, min) and CPU ms (median process time, all threads together). On a busy
+    machine wall time includes waiting for the CPU; CPU time is the work itself."""
+    for _ in range(5):
+        fn()
+    ts, cs = [], []
+    for _ in range(repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        ts.append((time.perf_counter() - t0) * 1000)
+        cs.append((time.process_time() - c0) * 1000)
+    return {"median_ms": round(float(np.median(ts)), 2), "min_ms": round(float(np.min(ts)), 2),
+            "cpu_ms": round(float(np.median(cs)), 2)}
+
+
+def timings(net: Upsampler, sizes: list[tuple[int, int]], repeats: int, threads: list[int],
+            native: int = 128) -> dict[str, dict]:
+    img = torch.rand(1, 3, native, native, generator=torch.Generator().manual_seed(0))
+    out: dict[str, dict] = {}
+    old = torch.get_num_threads()
+    for n in threads:
+        torch.set_num_threads(n)
+        for h, w in sizes:
+            out[f"{w}x{h}, {n} thread{'s' if n > 1 else ''}"] = {
+                "bicubic (fit_to_frame)": time_ms(lambda h=h, w=w: fit_to_frame(img, (h, w), "cover", "bicubic"),
+                                                  repeats),
+                "learned (to_frame)": time_ms(lambda h=h, w=w: net.to_frame(img, (h, w), "cover"), repeats),
+            }
+    torch.set_num_threads(old)
+    return out
+
+
+def figure(net: Upsampler, low: torch.Tensor, high: torch.Tensor, path: Path, crop: int = 192,
+           rows_n: int = 3) -> Path:
+    """Rows of [bicubic | learned | truth], a 1:1 crop of the centre of regions spread over the pictures."""
+    fns = methods(net)
+    picks = [round(i * (len(low) - 1) / max(1, rows_n - 1)) for i in range(rows_n)] if len(low) > 1 else [0]
+    rows = []
+    for i in picks:
+        lo, hi = low[i:i + 1], high[i:i + 1]
+        panels = [fns["bicubic"](lo), fns["learned"](lo), hi]
+        side = hi.shape[-1]
+        y = x = (side - crop) // 2
+        rows.append(np.concatenate([(p[0, :, y:y + crop, x:x + crop].permute(1, 2, 0).clamp(0, 1).numpy() * 255 + 0.5)
+                                    .astype(np.uint8) for p in panels], axis=1))
+    grid = np.concatenate(rows, axis=0)
+    head = Image.new("RGB", (grid.shape[1], 20), (24, 24, 24))
+    d = ImageDraw.Draw(head)
+    for k, text in enumerate((f"bicubic x{net.scale}", f"learned x{net.scale}", "truth")):
+        d.text((6 + k * crop, 4), text, fill=(235, 235, 235))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.concatenate([np.asarray(head), grid], axis=0)).save(path, optimize=True)
+    return path
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="livegen bench upscale", description="Learned upsampler vs bicubic: "
+                                 "sharpness on held-out pictures and ms at the output size")
+    ap.add_argument("--model", default="models/upsample4.safetensors")
+    ap.add_argument("--data", default="data/abstract128", help="dataset whose held-out pictures are the truth")
+    ap.add_argument("--regions", type=int, default=64, help="held-out regions measured")
+    ap.add_argument("--threads", default="1,2", help="comma list of thread counts to time with")
+    ap.add_argument("--repeats", type=int, default=100)
+    ap.add_argument("--sizes", default="480x640,1080x1920", help="output sizes HxW for the timing")
+    ap.add_argument("--figure", help="write the side-by-side crops PNG here")
+    ap.add_argument("--json", help="also write the result as JSON here")
+    ap.add_argument("--seed", type=int, default=1)
+    a = ap.parse_args(argv)
+    threads = [int(t) for t in a.threads.split(",") if t]
+    torch.set_num_threads(max(threads))
+    net, manifest = load_upsampler(a.model)
+    low_u8, high_u8 = make_pairs(sources_of(a.data, "heldout"), a.regions, net.scale, a.seed)
+    low, high = to_float(low_u8), to_float(high_u8)
+    sizes = [tuple(int(v) for v in s.split("x")) for s in a.sizes.split(",") if s]
+    result = {"model": a.model, "scale": net.scale,
+              "truth": f"{a.regions} regions of the held-out pictures of {a.data}, 128 px -> {128 * net.scale} px",
+              "sharpness": sharpness(net, low, high),
+              "timing": timings(net, sizes, a.repeats, threads),
+              "load_average": [round(v, 2) for v in os.getloadavg()]}
+    if a.figure:
+        result["figure"] = str(figure(net, low, high, Path(a.figure)))
+    if a.json:
+        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.json).write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
