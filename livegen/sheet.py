@@ -3,8 +3,8 @@
 A small dispatch on the manifest: each model kind has one function that returns a labelled block
 (an RGB uint8 array); several models stack into one PNG (docs/generators.png is the sheet of every
 shipped generator). Generators (``dcgan``, ``vae``) draw 8×4 samples from fixed latents; the
-upsampler shows bicubic against its own output. Other kinds (e.g. a style model's contact sheet)
-register a function in ``SHEETS``.
+upsampler shows bicubic against its own output; a style model shows its contact sheet (held-out
+photos and a blurred one through every style, see :mod:`livegen.bench.sheet`).
 """
 
 from __future__ import annotations
@@ -86,8 +86,17 @@ def upsampler_sheet(path: Path, manifest: dict[str, Any], generator: str | None 
     return _label(np.concatenate(rows, axis=0), f"{manifest.get('name', path.stem)}: bicubic x{s} | learned x{s}")
 
 
+def style_sheet(path: Path, manifest: dict[str, Any], seed: int = 0, **kw: Any) -> np.ndarray:
+    """Held-out photos (and a blurred one) through every style of the model; ``seed`` is unused
+    because the photos are the fixed held-out split."""
+    from livegen.bench.sheet import contact_sheet
+
+    return contact_sheet(path, **kw)
+
+
 SHEETS: dict[str, Callable[..., np.ndarray]] = {"dcgan": generator_sheet, "vae": generator_sheet,
-                                                 "upsampler": upsampler_sheet}
+                                                 "upsampler": upsampler_sheet, "fast-cin": style_sheet,
+                                                 "transformer": style_sheet}
 
 
 def sheet_block(path: str | Path, **kw: Any) -> np.ndarray:
@@ -116,19 +125,28 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--generator", help="for an upsampler: upscale this generator's samples")
     ap.add_argument("--cell", type=int, default=CELL, help="side of one generator sample in the sheet (px)")
+    ap.add_argument("--heldout", type=Path, help="for a style model: the held-out photos (default data/style/heldout)")
+    ap.add_argument("--photos", type=int, default=4, help="for a style model: held-out photos shown")
+    ap.add_argument("--peer-of", default="", help="for a style model: the style whose nearest Magenta style "
+                    "fills the last column")
     a = ap.parse_args(argv)
+    from livegen import paths
+
     torch.set_num_threads(1)
     blocks = []
-    for m in a.models:
+    for name in a.models:
+        m = paths.resolve(name).with_suffix(".safetensors")
         kw: dict[str, Any] = {"seed": a.seed}
         try:
             kind = load_manifest(m)["architecture"].get("kind")
+            if kind in ("fast-cin", "transformer"):
+                kw.update(photos=a.photos, peer_of=a.peer_of, **({"heldout": a.heldout} if a.heldout else {}))
             if a.generator and kind == "upsampler":
                 kw["generator"] = a.generator
             if kind in ("dcgan", "vae"):
                 kw["cell"] = a.cell
             blocks.append(sheet_block(m, **kw))
-        except ModelError as e:
+        except (ModelError, FileNotFoundError) as e:
             print(f"livegen sheet: {e}", file=sys.stderr)
             return 1
     out = Path(a.out or Path("runs/sheets") / f"{Path(a.models[0]).stem}.png")

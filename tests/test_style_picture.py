@@ -58,9 +58,7 @@ def test_the_sheet_has_a_row_per_picture_and_a_column_per_style(tmp_path, monkey
 
     monkeypatch.setattr(sheet, "Multistyle26", no_peer)
     notes: list[str] = []
-    out = sheet.write_sheet(tmp_path / "m.safetensors", tmp_path / "styles.png", tmp_path / "heldout", photos=4,
-                            threads=1, log=notes.append)
-    img = cv2.imread(str(out))
+    img = sheet.contact_sheet(tmp_path / "m.safetensors", tmp_path / "heldout", photos=4, threads=1, log=notes.append)
     w, h = sheet.TILE
     assert img.shape[:2] == (sheet.HEADER + 5 * h, 4 * w), "input + 3 styles; 4 photos + 1 blurred"
     assert any("no Magenta column" in n for n in notes)

@@ -25,8 +25,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from livegen.color import luma
 from livegen.nets.vgg import gram
+from livegen.stages.color import luma
 from livegen.train.style import gaussian_blur
 
 Styler = Callable[[torch.Tensor], torch.Tensor]

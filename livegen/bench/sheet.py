@@ -1,16 +1,14 @@
-"""`livegen sheet MODEL`: the style contact sheet (docs/styles.png) the README shows.
+"""The style model's contact sheet (docs/styles.png, via `livegen sheet models/style8`).
 
 Not part of the frame loop. Rows: held-out photos and one blurred real frame (where a lattice
 would show); columns: the input, every style of the model through the live path (640x480,
 default scale and upsampling), and the Magenta 26-style net's style nearest to one of the
-model's styles (the visual anchor of issue 9), labelled. :func:`write_sheet` is the function
-other commands call.
+model's styles (the visual anchor of issue 9), labelled. :func:`contact_sheet` is the block
+:mod:`livegen.sheet` shows for a style model.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
 import cv2
@@ -18,9 +16,8 @@ import numpy as np
 import torch
 
 from livegen.bench.regularity import Multistyle26, blurred, heldout_pictures, nearest_magenta
-from livegen.nets.io import ModelError
-from livegen.nets.style import DEFAULT_SCALE, load_style_model, run_net
-from livegen.paths import ROOT
+from livegen.nets.style import load_style_model
+from livegen.stages.style import PARAMS, run_net
 from livegen.train.style import read_rgb, style_target
 from livegen.train.style_data import DATA, VGG_CACHE
 
@@ -50,10 +47,11 @@ def label(text: str) -> np.ndarray:
     return cell
 
 
-def write_sheet(model: Path, out: Path, heldout: Path = DATA / "heldout", photos: int = 4,
-                peer_of: str = "", vgg_path: Path = VGG_CACHE, threads: int = 2, log=print) -> Path:
-    """Render the contact sheet of ``model`` to ``out`` (PNG) and return its path."""
+def contact_sheet(model: Path, heldout: Path = DATA / "heldout", photos: int = 4, peer_of: str = "",
+                  vgg_path: Path = VGG_CACHE, threads: int = 2, log=print) -> np.ndarray:
+    """The contact sheet of ``model`` as an RGB uint8 array."""
     torch.set_num_threads(threads)
+    scale = next(p.default for p in PARAMS if p.name == "style.scale")  # what the live show uses
     net, manifest = load_style_model(model)
     keys = [s["key"] for s in manifest.get("styles", [])] or [str(k) for k in range(net.n_styles)]
     pics = heldout_pictures(heldout, photos + 1)
@@ -66,7 +64,7 @@ def write_sheet(model: Path, out: Path, heldout: Path = DATA / "heldout", photos
         w = torch.zeros(1, net.n_styles)
         w[0, k] = 1.0
         with torch.inference_mode():
-            columns.append([to_tile(run_net(net, x, w, DEFAULT_SCALE)) for x in inputs])
+            columns.append([to_tile(run_net(net, x, w, scale)) for x in inputs])
     try:
         m26 = Multistyle26(threads)
     except ImportError:
@@ -89,32 +87,4 @@ def write_sheet(model: Path, out: Path, heldout: Path = DATA / "heldout", photos
     rows = [np.hstack([label(n) for n in names])]
     for r in range(len(inputs)):
         rows.append(np.hstack([col[r] for col in columns]))
-    sheet = np.vstack(rows)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(out), sheet)
-    return out
-
-
-def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="livegen sheet", description=__doc__.splitlines()[0])
-    ap.add_argument("model", help="style model (models/X)")
-    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "styles.png")
-    ap.add_argument("--heldout", type=Path, default=DATA / "heldout")
-    ap.add_argument("--photos", type=int, default=4)
-    ap.add_argument("--peer-of", default="", help="style key whose nearest Magenta style fills the last column")
-    ap.add_argument("--threads", type=int, default=2)
-    a = ap.parse_args(argv)
-    from livegen import paths
-
-    try:
-        path = write_sheet(paths.resolve(a.model).with_suffix(".safetensors"), a.out, a.heldout, a.photos,
-                           a.peer_of, threads=a.threads)
-    except (ModelError, FileNotFoundError) as e:
-        print(f"sheet: {e}", file=sys.stderr)
-        return 1
-    print(f"sheet: {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    return cv2.cvtColor(np.vstack(rows), cv2.COLOR_BGR2RGB)
