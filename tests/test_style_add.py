@@ -12,8 +12,9 @@ import pytest
 import torch
 
 from livegen.nets.io import save_model
-from livegen.nets.style import StyleConfig, StyleLayer, build_net, load_style_model
+from livegen.nets.style import build_net, load_style_model
 from livegen.nets.vgg import VGGTrunk
+from livegen.stages.style import StyleConfig, StyleStage
 from livegen.train import style_add
 from livegen.train.style import TrainConfig
 
@@ -88,7 +89,7 @@ def test_the_command_grows_the_model_and_the_layer_offers_the_new_style(setup, v
     assert rc == 0
     manifest = json.loads((setup / "grown.json").read_text())
     assert manifest["styles"][-1]["licence"] == "CC0"
-    layer = StyleLayer(StyleConfig(model=str(setup / "grown.safetensors")), torch.device("cpu"))
+    layer = StyleStage(StyleConfig(model=str(setup / "grown.safetensors")), torch.device("cpu"))
     assert layer.available and "zebra" in layer.status
 
 

@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from livegen.latent import PARAMS, LatentWalk
 from livegen.nets.generator import load_generator
+from livegen.stages.generator import PARAMS
+from livegen.stages.latent import LatentWalk
 
 
 class WalkSnap(dict):

@@ -165,9 +165,11 @@ def bench_figures(net, keys: list[str], style_paths: list[Path], heldout: Path, 
     table on held-out photos, for livegen's net (live path) beside the Magenta nets,
     TransformerNet (when given) and Gatys (when ``gatys_steps`` > 0)."""
     from livegen.bench.sheet import live_frame
-    from livegen.nets.style import DEFAULT_SCALE, run_net
     from livegen.nets.vgg import load_trunk
+    from livegen.stages.style import SPECS, run_net
     from livegen.train.style import read_rgb, style_target
+
+    default_scale = SPECS["style.scale"].default
 
     vgg = load_trunk(vgg_path)
     n = len(keys)
@@ -176,7 +178,7 @@ def bench_figures(net, keys: list[str], style_paths: list[Path], heldout: Path, 
     photo_in = [live_frame(read_rgb(p)) for p in pics[:photos]]
     blur_in = [blurred(live_frame(read_rgb(p))) for p in pics[photos:photos + frames]] or [blurred(photo_in[0])]
 
-    def live(k: int, scale: float = DEFAULT_SCALE) -> Styler:
+    def live(k: int, scale: float = default_scale) -> Styler:
         w = torch.zeros(1, n)
         w[0, k] = 1.0
 
@@ -187,7 +189,7 @@ def bench_figures(net, keys: list[str], style_paths: list[Path], heldout: Path, 
         return run
 
     methods: dict[str, list[Styler]] = {
-        f"livegen (default: scale {DEFAULT_SCALE} + detail)": [live(k) for k in range(n)],
+        f"livegen (default: scale {default_scale} + detail)": [live(k) for k in range(n)],
         "livegen (scale 1)": [live(k, 1.0) for k in range(n)]}
     out: dict = {"inputs": {"blurred": [p.name for p in pics[photos:photos + frames]],
                             "photos": [p.name for p in pics[:photos]], "blur_sigma": 6.0, "size": "640x480",

@@ -27,8 +27,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
-from livegen.latent import fit_to_frame
 from livegen.nets.upsample import Upsampler, load_upsampler
+from livegen.stages.resize import fit_to_frame
 from livegen.train.upsample import make_pairs, sources_of, to_float
 
 

@@ -67,7 +67,7 @@ class Upsampler(nn.Module):
         every convolution runs at 1/scale² of the output pixels. Frame sides that are not
         multiples of the scale are reached by cropping at most scale-1 pixels.
         """
-        from livegen.latent import fit_to_frame  # the live path's resampler (moves with the stages refactor)
+        from livegen.stages.resize import fit_to_frame  # the live path's resampler (moves with the stages refactor)
 
         H, W = size
         s = self.scale

@@ -28,6 +28,7 @@ import cv2
 import torch
 import torch.nn.functional as F
 
+from livegen.device import pick_device
 from livegen.nets.io import load_model, save_model
 from livegen.nets.style import build_net
 from livegen.nets.vgg import VGGTrunk, gram, load_trunk
@@ -38,7 +39,6 @@ from livegen.train import (
     command_line,
     load_checkpoint,
     optimizer_tensors,
-    pick_device,
     restore_optimizer,
     save_checkpoint,
     save_grid,
