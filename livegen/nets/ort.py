@@ -1,11 +1,15 @@
-"""ONNX Runtime for the style nets: the same net, exported once at load, run by ORT on the CPU.
+"""ONNX Runtime for the CPU path: the style and generator nets, exported once at load, run by ORT.
 
 Measured on these 2-core machines, ORT's CPU kernels run the fast style net 2-2.5x faster than
 eager torch at the live input size (``livegen bench style`` prints both), which is most of the
-frame budget at 640x480. The net's temporal smoothing of its norm statistics is state kept
-between frames; here that state is explicit: each CondInstanceNorm's mean and variance go in and
-come out of the graph, and the stage's ``style.stabilize`` is an input, so one exported graph
-serves every setting and every frame size.
+frame budget at 640x480, and the 64 px DCGAN about 4x faster (1 ms instead of 4). ORT's worker
+threads do not spin after a run: the frame's torch work follows at once on the same two cores,
+and spinning workers took the cores it needed (``livegen bench --profile`` shows the split).
+
+The style net's temporal smoothing of its norm statistics is state kept between frames; here
+that state is explicit: each CondInstanceNorm's mean and variance go in and come out of the
+graph, and the stage's ``style.stabilize`` is an input, so one exported graph serves every
+setting and every frame size.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import io
 import logging
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -31,6 +36,68 @@ def available() -> bool:
     except ImportError:
         return False
     return True
+
+
+def session(model: bytes, threads: int | None = None):  # noqa: ANN201 — onnxruntime type
+    """A CPU inference session for an exported graph, tuned for sharing two cores with torch."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads or torch.get_num_threads()
+    so.inter_op_num_threads = 1
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Spinning workers hold both cores for a while after each run, exactly when the frame's
+    # torch work (upsampling, compose) needs them: measured 11 vs 17-25 ms for the style net
+    # alone on a loaded machine, and less time lost in the torch ops that follow.
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    so.log_severity_level = 3
+    return ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
+
+
+def _export(module: nn.Module, args: tuple, inputs: list[str], outputs: list[str],
+            dynamic_axes: dict | None = None) -> bytes:
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer warnings about the Python-side branches taken
+        torch.onnx.export(module, args, buf, input_names=inputs, output_names=outputs,
+                          dynamic_axes=dynamic_axes or {}, opset_version=17, dynamo=False)
+    return buf.getvalue()
+
+
+class _Generate(nn.Module):
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net.generate(z)
+
+
+class OrtGenerator:
+    """A generator's ``generate(z)`` (latent rows -> images in [0, 1]) run by ONNX Runtime."""
+
+    def __init__(self, net: nn.Module, threads: int | None = None) -> None:
+        z = torch.zeros(1, net.latent_dim)
+        self._session = session(_export(_Generate(net).eval(), (z,), ["z"], ["image"], {"z": {0: "n"},
+                                                                                         "image": {0: "n"}}),
+                                threads)
+
+    def __call__(self, z: torch.Tensor) -> torch.Tensor:
+        feeds = {"z": np.ascontiguousarray(z.detach().cpu().numpy(), np.float32)}
+        return torch.from_numpy(self._session.run(None, feeds)[0])
+
+
+def generator_runner(net: nn.Module, device: torch.device) -> tuple[Callable[[torch.Tensor], torch.Tensor], str]:
+    """What draws the generator's images (``runner(z)``) and its name: ORT on the CPU when
+    installed, else the torch net. An export failure costs speed, never the layer."""
+    if torch.device(device).type != "cpu" or not available():
+        return net.generate, "torch"
+    try:
+        return OrtGenerator(net), "onnxruntime"
+    except Exception as e:  # noqa: BLE001
+        log.warning("generator could not be exported to ONNX Runtime (%s: %s); running it with torch",
+                    type(e).__name__, e)
+        return net.generate, "torch"
 
 
 class _StatefulGraph(nn.Module):
@@ -56,16 +123,13 @@ class OrtStyleNet:
     """Runs a CondInstanceNorm style net through ONNX Runtime; call it like the torch net: ``net(x, w)``."""
 
     def __init__(self, net: nn.Module, threads: int | None = None) -> None:
-        import onnxruntime as ort
-
         self.n_styles = net.n_styles
         self.multiple = net.multiple
         self.border = getattr(net, "border", 0)
         self.norms = [m for m in net.modules() if isinstance(m, CondInstanceNorm)]
         self.momentum = 0.0
         self._state: list[np.ndarray] | None = None
-        self._session = ort.InferenceSession(self._export(net), self._options(ort, threads),
-                                             providers=["CPUExecutionProvider"])
+        self._session = session(self._export(net), threads)
 
     def _export(self, net: nn.Module) -> bytes:
         wrapper = _StatefulGraph(net, self.norms).eval()
@@ -78,28 +142,14 @@ class OrtStyleNet:
             c = norm.gamma.shape[1]
             state += [torch.zeros(1, c, 1, 1), torch.ones(1, c, 1, 1)]
         names = [f"s{i}" for i in range(len(state))]
-        buf = io.BytesIO()
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # tracer warnings about the Python-side branches taken
-                torch.onnx.export(wrapper, (x, w, m, *state), buf, input_names=["x", "w", "m", *names],
-                                  output_names=["y", *[f"o{i}" for i in range(len(state))]],
-                                  dynamic_axes={"x": {2: "h", 3: "w"}, "y": {2: "h", 3: "w"}},
-                                  opset_version=17, dynamo=False)
+            return _export(wrapper, (x, w, m, *state), ["x", "w", "m", *names],
+                           ["y", *[f"o{i}" for i in range(len(state))]],
+                           {"x": {2: "h", 3: "w"}, "y": {2: "h", 3: "w"}})
         finally:
             for norm in self.norms:
                 norm.reset_state()
                 norm.momentum = 0.0
-        return buf.getvalue()
-
-    @staticmethod
-    def _options(ort, threads: int | None):  # noqa: ANN001, ANN205 — onnxruntime types
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = threads or torch.get_num_threads()
-        so.inter_op_num_threads = 1
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        so.log_severity_level = 3
-        return so
 
     def set_stabilize(self, momentum: float) -> None:
         """As the torch net's: temporal smoothing of the norm statistics (0 = off, forgets them)."""

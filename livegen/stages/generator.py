@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from livegen.config import ConfigError
+from livegen.nets import ort
 from livegen.nets.generator import load_generator
 from livegen.nets.io import ModelError
 from livegen.params import ParamSpec
@@ -111,12 +112,13 @@ class GeneratorStage(torch.nn.Module):
         self.manifest = manifest
         for p in net.parameters():
             p.requires_grad_(False)
+        self._generate, runtime = ort.generator_runner(net, self.device)
         self.walk = LatentWalk(net.latent_dim, seed)
         self.directions = cached_directions(path, net).to(self.device)
         self.available = True
         name = manifest.get("name") or path.stem
         kind = "VAE" if net.can_encode else "GAN"
-        self.status = f"generator: {name} ({kind}, {net.size} px, z={net.latent_dim})"
+        self.status = f"generator: {name} ({kind}, {net.size} px, z={net.latent_dim}) · {runtime}"
 
     def latent(self, snap: Any, camera: torch.Tensor | None) -> torch.Tensor:
         """The (1, latent_dim) latent for this frame."""
@@ -139,7 +141,7 @@ class GeneratorStage(torch.nn.Module):
             return None
         with torch.no_grad():
             z = self.latent(snap, camera)
-            img = self.net.generate(z)
+            img = self._generate(z)
             return fit_to_frame(img, size, self.cfg.fit, filter or self.cfg.filter)
 
 

@@ -37,13 +37,25 @@ def upload(image: np.ndarray, device: torch.device, size: Size) -> torch.Tensor:
 
 
 class StageTimer:
-    """Exponentially averaged milliseconds per stage, for the HUD and benchmarks."""
+    """Milliseconds per stage: exponentially averaged for the HUD (``ms``), summed for benchmarks
+    (``means()`` since the last ``clear()``)."""
 
     def __init__(self, sync: bool = False, alpha: float = 0.1) -> None:
         self.ms: dict[str, float] = {}
         self.sync = sync
         self.alpha = alpha
         self._t = 0.0
+        self._sum: dict[str, float] = {}
+        self._n: dict[str, int] = {}
+
+    def clear(self) -> None:
+        self.ms.clear()
+        self._sum.clear()
+        self._n.clear()
+
+    def means(self) -> dict[str, float]:
+        """Mean milliseconds per stage over every lap since the last ``clear()``."""
+        return {k: v / self._n[k] for k, v in self._sum.items()}
 
     def start(self) -> None:
         self._t = time.perf_counter()
@@ -54,6 +66,8 @@ class StageTimer:
         now = time.perf_counter()
         ms = (now - self._t) * 1000.0
         self.ms[name] = ms if name not in self.ms else self.ms[name] + self.alpha * (ms - self.ms[name])
+        self._sum[name] = self._sum.get(name, 0.0) + ms
+        self._n[name] = self._n.get(name, 0) + 1
         self._t = now
 
 
