@@ -10,6 +10,7 @@ import torch
 
 from livegen.nets import ort
 from livegen.nets.generator import VAE, DCGANGenerator
+from livegen.stages.generator import pick_runtime
 from livegen.stages.pipeline import StageTimer
 
 needs_ort = pytest.mark.skipif(not ort.available(), reason="onnxruntime and onnx are not installed")
@@ -22,7 +23,7 @@ def test_the_generator_draws_the_same_images_in_onnx_runtime_as_in_torch(net):
     for p in net.parameters():  # random, non-trivial weights and norm statistics
         p.data.normal_(0.0, 0.3)
     net.eval()
-    runner, name = ort.generator_runner(net, torch.device("cpu"))
+    runner, name = pick_runtime(net, torch.device("cpu"))
     assert name == "onnxruntime"
     z = torch.randn(3, 8)
     with torch.no_grad():
@@ -32,10 +33,9 @@ def test_the_generator_draws_the_same_images_in_onnx_runtime_as_in_torch(net):
     assert (got - want).abs().max() < 1e-4
 
 
-def test_a_generator_on_a_gpu_stays_in_torch():
+def test_runtime_torch_keeps_the_plain_net_on_the_cpu():
     net = DCGANGenerator(8, 4, 64).eval()
-    runner, name = ort.generator_runner(net, torch.device("cuda"))
-    assert name == "torch" and runner == net.generate
+    assert pick_runtime(net, torch.device("cpu"), "torch") == (net.generate, "torch")
 
 
 def test_the_stage_timer_averages_every_frame_since_it_was_cleared():

@@ -76,16 +76,21 @@ def analysis_card(title: str, pictures: Sequence[np.ndarray], report: dict[str, 
         swatches(draw, pal, x0 + 130, y, width - x0 - 154, 44, weighted=False)
     # Styles, closest first.
     draw.text((24, 440), "closest shipped styles (VGG16 Gram statistics)", fill=DIM, font=font(15))
-    ranked = report["styles"][:4]
+    # Models trained on the same picture (style3 and style8 share two) give it one place, naming both.
+    by_image: dict[str, list[dict]] = {}
+    for r in report["styles"]:
+        by_image.setdefault(r["image"], []).append(r)
+    ranked = [group[0] for group in by_image.values()][:4]
     worst = max((r["distance"] for r in ranked), default=1.0) or 1.0
     for i, r in enumerate(ranked):
         x, y = 24 + i * 264, 466
         pic = style_pictures.get(f"{r['model']}:{r['index']}")
         if pic is not None:
             card.paste(fit(pic, 240, 150), (x, y))
+        models = ", ".join(Path(g["model"]).stem for g in by_image[r["image"]])
         draw.text((x, y + 156), f"{i + 1}. {r['style']}", fill=INK, font=font(17))
         draw.rectangle([x, y + 182, x + round(220 * r["distance"] / worst), y + 190], fill=(120, 170, 255))
-        draw.text((x, y + 194), f"distance {r['distance']:.3f}", fill=DIM, font=font(13))
+        draw.text((x, y + 194), f"distance {r['distance']:.3f} · {models}", fill=DIM, font=font(13))
     settings = report["suggestions"]["settings"]
     text = "suggested: " + ", ".join(f"{k} = {v}" for k, v in settings.items())
     draw.text((24, height - 40), text[:150], fill=INK, font=font(16))

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from livegen import paths
 from livegen.nets.io import ModelError, load_manifest
 from livegen.nets.vgg import VGGTrunk, convert_h5, find_hed_h5, gram, load_trunk
-from livegen.stages.palette import read_rgb
+from livegen.stages.palette import read_rgb, style_image
 
 SIDE = 256  # pictures are compared at this shorter side: Gram statistics depend on scale
 Trunk = Callable[[torch.Tensor], list[torch.Tensor]]
@@ -64,13 +64,7 @@ def shipped_styles(models: Path | None = None, base: Path | None = None) -> list
         if manifest.get("role") != "style":
             continue
         for i, s in enumerate(manifest.get("styles", [])):
-            image = None
-            for key in ("file", "origin"):
-                if isinstance(s.get(key), str) and s[key]:
-                    p = paths.resolve(s[key], base or weights.parent)
-                    if p.is_file():
-                        image = p
-                        break
+            image = style_image(s, base or weights.parent)
             out.append(ShippedStyle(weights, i + 1, str(s.get("key", f"style{i + 1}")),
                                     str(s.get("title", s.get("key", ""))), image))
     return out

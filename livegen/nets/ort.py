@@ -17,7 +17,6 @@ from __future__ import annotations
 import io
 import logging
 import warnings
-from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -85,19 +84,6 @@ class OrtGenerator:
     def __call__(self, z: torch.Tensor) -> torch.Tensor:
         feeds = {"z": np.ascontiguousarray(z.detach().cpu().numpy(), np.float32)}
         return torch.from_numpy(self._session.run(None, feeds)[0])
-
-
-def generator_runner(net: nn.Module, device: torch.device) -> tuple[Callable[[torch.Tensor], torch.Tensor], str]:
-    """What draws the generator's images (``runner(z)``) and its name: ORT on the CPU when
-    installed, else the torch net. An export failure costs speed, never the layer."""
-    if torch.device(device).type != "cpu" or not available():
-        return net.generate, "torch"
-    try:
-        return OrtGenerator(net), "onnxruntime"
-    except Exception as e:  # noqa: BLE001
-        log.warning("generator could not be exported to ONNX Runtime (%s: %s); running it with torch",
-                    type(e).__name__, e)
-        return net.generate, "torch"
 
 
 class _StatefulGraph(nn.Module):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import torch
 
 from livegen.config import ConfigError
 from livegen.nets import ort
+from livegen.nets.cudagraph import GraphedGenerator
 from livegen.nets.generator import load_generator
 from livegen.nets.io import ModelError
 from livegen.params import ParamSpec
@@ -30,6 +32,8 @@ from livegen.stages.resize import FILTERS, FITS, fit_to_frame
 log = logging.getLogger("livegen.generator")
 
 MODES = ("loop", "drift", "hold")
+RUNTIMES = ("auto", "torch")
+Runner = Callable[[torch.Tensor], torch.Tensor]
 DIR_RANGE = 2.0  # knob at ±1 moves ±2 standard deviations of the N(0, I) prior: still typical latents
 
 PARAMS: list[ParamSpec] = [
@@ -74,12 +78,34 @@ class GeneratorConfig:
     through_style: bool = False  # route the generated image through the style stage (pipeline's choice)
     fit: str = "cover"  # cover: fill the frame, crop the overflow; contain: letterbox; stretch
     filter: str = "bicubic"  # upscaling filter: bicubic or bilinear (or nearest for a pixel look)
+    # Who draws the images: "auto" is ONNX Runtime on the CPU when installed, fp16 with CUDA
+    # graphs on a CUDA GPU; "torch" is the plain fp32 net everywhere.
+    runtime: str = "auto"
 
     def __post_init__(self) -> None:
         if self.fit not in FITS:
             raise ConfigError("fit", f"expected one of {', '.join(FITS)}, got {self.fit!r}")
         if self.filter not in FILTERS:
             raise ConfigError("filter", f"expected one of {', '.join(FILTERS)}, got {self.filter!r}")
+        if self.runtime not in RUNTIMES:
+            raise ConfigError("runtime", f"expected one of {', '.join(RUNTIMES)}, got {self.runtime!r}")
+
+
+def pick_runtime(net: Any, device: torch.device, runtime: str = "auto") -> tuple[Runner, str]:
+    """What draws the generator's images (``runner(z)``) and its name. An ONNX export failure
+    costs speed, never the layer."""
+    if runtime == "torch":
+        return net.generate, "torch"
+    if device.type == "cuda":
+        return GraphedGenerator(net), "cuda fp16 graphs"
+    if device.type != "cpu" or not ort.available():
+        return net.generate, "torch"
+    try:
+        return ort.OrtGenerator(net), "onnxruntime"
+    except Exception as e:  # noqa: BLE001
+        log.warning("generator could not be exported to ONNX Runtime (%s: %s); running it with torch",
+                    type(e).__name__, e)
+        return net.generate, "torch"
 
 
 class GeneratorStage(torch.nn.Module):
@@ -112,7 +138,7 @@ class GeneratorStage(torch.nn.Module):
         self.manifest = manifest
         for p in net.parameters():
             p.requires_grad_(False)
-        self._generate, runtime = ort.generator_runner(net, self.device)
+        self._generate, runtime = pick_runtime(net, self.device, cfg.runtime)
         self.walk = LatentWalk(net.latent_dim, seed)
         self.directions = cached_directions(path, net).to(self.device)
         self.available = True

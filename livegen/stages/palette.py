@@ -220,21 +220,27 @@ class PaletteConfig:
         return bool(self.colors or self.image or self.style)
 
 
+def style_image(entry: dict, base: Path | None) -> Path | None:
+    """The image one style of a manifest was trained on, or None where it is not on this machine:
+    its ``file`` or ``origin`` path, else the copy `livegen train style-data` keeps under
+    data/style/styles (origins such as a package's resource archive are no plain files)."""
+    for key in ("file", "origin"):
+        if isinstance(entry.get(key), str) and entry[key]:
+            p = paths.resolve(entry[key], base)
+            if p.is_file():
+                return p
+    if isinstance(entry.get("key"), str) and entry["key"]:
+        p = paths.ROOT / "data" / "style" / "styles" / f"{entry['key']}.jpg"
+        if p.is_file():
+            return p
+    return None
+
+
 def style_images(style_model: str, base: Path | None) -> list[Path | None]:
     """The style image of each style in a style model's manifest (None where it is not on this machine)."""
     model = style_model if style_model.endswith(".safetensors") else style_model + ".safetensors"
     manifest = load_manifest(paths.resolve(model, base))
-    out: list[Path | None] = []
-    for s in manifest.get("styles", []):
-        found = None
-        for key in ("file", "origin"):
-            if isinstance(s.get(key), str) and s[key]:
-                p = paths.resolve(s[key], base)
-                if p.is_file():
-                    found = p
-                    break
-        out.append(found)
-    return out
+    return [style_image(s, base) for s in manifest.get("styles", [])]
 
 
 class PaletteStage:

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from livegen import paths
 from livegen.config import ConfigError
 from livegen.nets import ort
+from livegen.nets.cudagraph import GraphedStyleNet
 from livegen.nets.fastnet import detail_upsample, guided_upsample
 from livegen.nets.io import ModelError
 from livegen.nets.style import load_style_model
@@ -68,8 +69,9 @@ class StyleConfig:
     upsample: str = "detail"
     # Compile the net with torch.compile (faster after a long first compile per frame size).
     compile: bool = False
-    # Who runs the net on the CPU: "auto" takes ONNX Runtime when it is installed (2-2.5x faster
-    # than eager torch on these machines; `livegen bench style` shows both), else torch.
+    # Who runs the net: on the CPU "auto" takes ONNX Runtime when it is installed (2-2.5x faster
+    # than eager torch on these machines; `livegen bench style` shows both), else torch; on a
+    # CUDA GPU "auto" runs an fp16 channels_last copy replayed as CUDA graphs (nets/cudagraph.py).
     runtime: str = "auto"
 
     def __post_init__(self) -> None:
@@ -164,6 +166,8 @@ def pick_runtime(net: torch.nn.Module, device: torch.device, runtime: str = "aut
     """The callable that runs a style net (``runner(x, w)``, ``runner.set_stabilize``), and its name."""
     if compile:
         return torch.compile(net, dynamic=False), "torch.compile"
+    if device.type == "cuda" and runtime != "torch":
+        return GraphedStyleNet(net), "cuda fp16 graphs"
     if device.type != "cpu" or runtime == "torch":
         return net, "torch"
     if not ort.available():
@@ -232,7 +236,8 @@ class StyleStage(torch.nn.Module):
         if strength <= 0.0:
             return frame
         stabilize = float(snap["style.stabilize"])
-        (self._runner if isinstance(self._runner, ort.OrtStyleNet) else self.net).set_stabilize(stabilize)
+        (self._runner if isinstance(self._runner, ort.OrtStyleNet | GraphedStyleNet) else self.net).set_stabilize(
+            stabilize)
         scale = float(snap["style.scale"]) * scale_factor
         w = self._weights(snap)
         # The display may repaint faster than the camera delivers: the same frame tensor with the
