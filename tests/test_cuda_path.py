@@ -8,6 +8,7 @@ GPU machine measures the real thing."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -157,3 +158,29 @@ def test_the_gl_window_shows_the_frames_exact_pixels_through_the_host_path_under
     done = subprocess.run([sys.executable, "-c", GL_STORY], capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "True frames are on cpu 0"
+
+
+E2E_STORY = textwrap.dedent("""
+    import json, torch
+    from livegen.bench.cuda_check import end_to_end
+    from livegen.paths import DEFAULT_PATCH
+    from livegen.size import Size
+    torch.set_num_threads(1)
+    print(json.dumps(end_to_end(str(DEFAULT_PATCH), Size(64, 48), 3, torch.device("cpu"))))
+""")
+
+
+def test_the_end_to_end_bench_runs_every_display_path_it_can_on_the_cpu_under_xvfb(xvfb):
+    """The 1080p GPU bench's code, at 64x48 on the CPU: plain download and GL host upload run,
+    and the interop path says why it cannot (no CUDA frames)."""
+    pytest.importorskip("OpenGL", reason="PyOpenGL (the gl extra) is not installed")
+    env = dict(os.environ, DISPLAY=xvfb, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    env.pop("SDL_VIDEODRIVER", None)
+    done = subprocess.run([sys.executable, "-c", E2E_STORY], capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    paths = json.loads(done.stdout.strip().splitlines()[-1])["paths"]
+    assert [(p["runtime"], p["display"]) for p in paths] == [("torch", "host"), ("auto", "host"),
+                                                            ("auto", "gl-host"), ("auto", "gl")]
+    assert all(p["fps"] > 0 for p in paths[:3])
+    assert paths[2]["path"].startswith("host copy")
+    assert paths[3]["skipped"] == "no CUDA-GL interop: frames are on cpu"

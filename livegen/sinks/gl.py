@@ -4,15 +4,15 @@ The plain window (sinks/window.py) takes uint8 frames from host memory: on a GPU
 frame is copied device → host → SDL → GL. Here the frame tensor is turned into RGBA8 on its own
 device and written into a GL texture that a full-window quad draws:
 
-- **CUDA frame, CUDA–GL interop available** (cuda-python's runtime bindings, the GL context on
+- **CUDA frame, CUDA–GL interop available** (cuda-bindings, CUDA's runtime API, the GL context on
   the same GPU): the texture is registered with CUDA once and each frame is one device-to-device
   ``cudaMemcpy2DToArrayAsync`` on torch's current stream. No byte of the picture crosses to the host.
 - **Anything else** (a CPU frame, no cuda-python, a GL driver CUDA cannot share with, such as Mesa's
   llvmpipe under Xvfb): the same window uploads the host copy with ``glTexSubImage2D``.
 
-``path`` says which one runs. Optional extra ``gl`` (PyOpenGL); without it :class:`GLWindow`
-raises :class:`SinkUnavailable` with the one line to install it. Call from the thread that owns
-the window (GL contexts are per thread), like the plain window.
+``path`` says which one runs. Optional extra ``gl`` (PyOpenGL and cuda-bindings); without
+PyOpenGL :class:`GLWindow` raises :class:`SinkUnavailable` with the one line to install it.
+Call from the thread that owns the window (GL contexts are per thread), like the plain window.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def interop_problem(device: torch.device) -> str | None:
     try:
         from cuda.bindings import runtime  # noqa: F401
     except ImportError:
-        return "cuda-python is not installed (pip install cuda-python)"
+        return "cuda-bindings is not installed (pip install 'livegen[gl]')"
     return None
 
 
