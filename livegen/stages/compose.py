@@ -27,14 +27,16 @@ PARAMS: list[ParamSpec] = [
 
 def blend(bottom: torch.Tensor, top: torch.Tensor, mode: str, amount: float) -> torch.Tensor:
     """Blend ``top`` over ``bottom``; amount 0 gives bottom, 1 the full effect of the mode."""
+    if mode == "screen":
+        # lerp(b, 1 - (1 - b)(1 - t), a) = b + a·t·(1 - b): two full-frame passes instead of six
+        # for the default patch's mode.
+        return torch.addcmul(bottom, top, 1.0 - bottom, value=float(amount))
     if mode == "mix":
         full = top
     elif mode == "add":
         full = (bottom + top).clamp_(0.0, 1.0)
     elif mode == "multiply":
         full = bottom * top
-    elif mode == "screen":
-        full = 1.0 - (1.0 - bottom) * (1.0 - top)
     elif mode == "difference":
         full = (bottom - top).abs()
     else:
