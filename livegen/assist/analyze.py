@@ -129,7 +129,8 @@ def main(argv: list[str]) -> int:
         print(f"livegen analyze: {e}", file=sys.stderr)
         return 1
     card = args.card or Path(f"{args.input.stem}-card.png")
-    style_pictures = {f"{r['model']}:{r['index']}": read_rgb(Path(r["image"]), 320) for r in report["styles"][:4]}
+    shown = list(dict.fromkeys(r["image"] for r in report["styles"]))[:4]  # the card's four, closest first
+    style_pictures = {image: read_rgb(Path(image), 320) for image in shown}
     try:
         analysis_card(args.input.name, pictures, report, palette, harmony, style_pictures, card)
     except OSError as e:

@@ -84,7 +84,7 @@ def analysis_card(title: str, pictures: Sequence[np.ndarray], report: dict[str, 
     worst = max((r["distance"] for r in ranked), default=1.0) or 1.0
     for i, r in enumerate(ranked):
         x, y = 24 + i * 264, 466
-        pic = style_pictures.get(f"{r['model']}:{r['index']}")
+        pic = style_pictures.get(r["image"])
         if pic is not None:
             card.paste(fit(pic, 240, 150), (x, y))
         models = ", ".join(Path(g["model"]).stem for g in by_image[r["image"]])
@@ -92,7 +92,10 @@ def analysis_card(title: str, pictures: Sequence[np.ndarray], report: dict[str, 
         draw.rectangle([x, y + 182, x + round(220 * r["distance"] / worst), y + 190], fill=(120, 170, 255))
         draw.text((x, y + 194), f"distance {r['distance']:.3f} · {models}", fill=DIM, font=font(13))
     settings = report["suggestions"]["settings"]
-    text = "suggested: " + ", ".join(f"{k} = {v}" for k, v in settings.items())
+    # style.a is a slot of one model: name the model, or the setting reads as the patch's own.
+    style = report["suggestions"].get("style") or {}
+    model = f"[style] model = {Path(style['model']).stem}, " if style.get("model") else ""
+    text = "suggested: " + model + ", ".join(f"{k} = {v}" for k, v in settings.items())
     draw.text((24, height - 40), text[:150], fill=INK, font=font(16))
     out.parent.mkdir(parents=True, exist_ok=True)
     card.save(out)
