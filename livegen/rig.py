@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from livegen.control.midi import resolve_api
-from livegen.control.tempo import TAP_ACTION, AudioTempoFollower, MidiClockOut, TapTempo, leader_line
+from livegen.control.midiclock import MidiClockOut
+from livegen.control.tempo import TAP_ACTION, AudioTempoFollower, TapTempo, leader_line
 from livegen.engine import Engine
 
 log = logging.getLogger("livegen.rig")
