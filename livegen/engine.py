@@ -196,7 +196,7 @@ class Engine:
             except ValueError as e:
                 self.errors.report(f"control: {e}")
                 continue
-            if ev.source != "audio":  # dozens a second: the HUD's audio line shows them instead
+            if ev.source not in ("audio", "link"):  # many a second: the HUD's audio and tempo lines show them
                 # The HUD shows these: a float from OSC reads 0.3, not 0.30000001192092896.
                 shown = f"{ev.value:.4g}" if isinstance(ev.value, float) else repr(ev.value)
                 self.recent.append(f"{ev.source} {ev.address} {shown}")

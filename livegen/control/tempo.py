@@ -22,7 +22,6 @@ from livegen.params import to_number
 
 log = logging.getLogger("livegen.tempo")
 
-LEADERS = ("fixed", "midi", "osc", "audio", "tap", "link")
 TAP_ADDRESS = "/livegen/tempo/tap"
 TAP_ACTION = "tempo/tap"
 TAP_RESET_S = 2.0  # a pause this long starts a new tap sequence

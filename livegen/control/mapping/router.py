@@ -26,6 +26,7 @@ from livegen.clock import Tempo
 from livegen.control.actions import Action, record_arg, scene_ref
 from livegen.control.audio import is_audio
 from livegen.control.bus import ControlEvent
+from livegen.control.link import is_link
 from livegen.control.mapping.curves import auto_steps, encoder_delta, param_range, position, shape, step_level
 from livegen.control.mapping.scheduler import BeatQueue
 from livegen.control.mapping.schema import MappingConfig, osc_sources, resolve_target
@@ -133,8 +134,8 @@ class Mapper:
         routes = self._routes.get(address)
         if routes:
             return self._run(routes, event, store)
-        if is_audio(address):
-            return []  # features no mapping uses (the tempo follower may still read them)
+        if is_audio(address) or is_link(address):
+            return []  # features no mapping uses, Link's timeline: the tempo followers read them
         hit = self.book.resolve(address)
         if hit is None:
             raise ValueError(f"{event.source} {address}: unknown address")
