@@ -118,7 +118,9 @@ def test_syphon_on_macos_publishes_each_frame_as_a_metal_texture(monkeypatch):
     assert calls[-1] == ("stop",)
 
 
-def test_a_virtual_camera_gets_rgb_frames_at_the_show_size_and_rate(monkeypatch):
+@pytest.fixture
+def fake_virtualcam(monkeypatch) -> list[tuple]:
+    """pyvirtualcam with a Camera that records its calls (no v4l2loopback device exists here)."""
     calls: list[tuple] = []
 
     class FakeCamera:  # pyvirtualcam.Camera
@@ -136,9 +138,30 @@ def test_a_virtual_camera_gets_rgb_frames_at_the_show_size_and_rate(monkeypatch)
     cam.Camera = FakeCamera
     cam.PixelFormat = types.SimpleNamespace(RGB="RGB")
     monkeypatch.setitem(sys.modules, "pyvirtualcam", cam)
+    return calls
+
+
+def test_a_virtual_camera_gets_rgb_frames_at_the_show_size_and_rate(fake_virtualcam):
     assert play("virtual_camera", "") == ["virtual camera /dev/video7: 2 sent, 0 dropped"]
-    assert calls == [("Camera", 8, 6, 30.0, "RGB", None), ("send", (6, 8, 3), 10), ("send", (6, 8, 3), 20),
-                     ("close",)]
+    assert fake_virtualcam == [("Camera", 8, 6, 30.0, "RGB", None), ("send", (6, 8, 3), 10), ("send", (6, 8, 3), 20),
+                               ("close",)]
+
+
+@pytest.mark.parametrize("command", ["run", "render"])
+def test_livegen_run_and_render_send_their_frames_to_an_output_named_on_the_command_line(fake_virtualcam, tmp_path,
+                                                                                          command):
+    from livegen.cli import main
+
+    patch = tmp_path / "show.toml"
+    patch.write_text('name = "rig"\n[output]\nsize = "64x48"\nfps = 20\n[camera]\nsource = "pattern"\n'
+                     "[osc]\nport = 0\n[midi]\nenabled = false\n")
+    args = (["run", str(patch), "--seconds", "1.5"] if command == "run" else
+            ["render", str(patch), "--frames", "12", "--out", "null", "--quiet"])
+    assert main([*args, "--virtual-camera"]) == 0
+    assert fake_virtualcam[0] == ("Camera", 64, 48, 20.0, "RGB", None)
+    sent = [c for c in fake_virtualcam if c[0] == "send"]
+    assert sent and all(c[1] == (48, 64, 3) for c in sent)
+    assert fake_virtualcam[-1] == ("close",)
 
 
 def test_a_virtual_camera_without_its_driver_is_one_line_saying_what_to_load(monkeypatch):
