@@ -16,6 +16,7 @@ import time
 
 import jack
 import torch
+from audio_show import listen
 
 from livegen.control.audioin import AudioInput
 from livegen.engine import Engine
@@ -47,16 +48,7 @@ def main() -> None:
     look.close()
     tempi: list[float] = []
     engine.taps.append(lambda ev: tempi.append(ev.value) if ev.address == "audio/bpm" and ev.value else None)
-    amounts: list[float] = []
-    start = time.monotonic()
-    try:
-        while time.monotonic() - start < seconds:
-            engine.tick(audio.now())
-            amounts.append(engine.last_snapshot["compose.amount"])
-            time.sleep(1 / 30)
-    finally:
-        audio.close()
-        engine.close()
+    amounts = listen(audio, engine, audio.now() + seconds)
     print(json.dumps({"tempi": tempi, "amounts": amounts}), flush=True)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from audio_show import listen
 
 from livegen.bench.audio import soundfont, synth_track
 from livegen.control.audio import AudioAnalyzer
@@ -122,22 +123,15 @@ def jack_audio(monkeypatch):
 
 def play_into(audio: AudioInput, port: str, wav: Path, engine: Engine, seconds: float) -> list[float]:
     """Play ``wav`` into the JACK ``port`` (a DJ mixer's output, from its own process) while the show
-    runs at 30 fps on the wall clock; the compose amount of each frame."""
+    runs; the compose amount of each frame."""
     player = subprocess.Popen([sys.executable, str(Path(__file__).parent / "jack_player.py"), str(wav), port],
                               stdout=subprocess.PIPE, text=True)
-    amounts: list[float] = []
     try:
         assert player.stdout.readline().strip() == "playing"
-        while audio.now() < seconds:
-            engine.tick(audio.now())
-            amounts.append(engine.last_snapshot["compose.amount"])
-            time.sleep(1 / 30)
+        return listen(audio, engine, seconds)
     finally:
         player.kill()
         player.wait()
-        audio.close()
-        engine.close()
-    return amounts
 
 
 def live_track(tmp_path: Path) -> Path:

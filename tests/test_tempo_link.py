@@ -6,43 +6,23 @@ namespace that has nothing but loopback (``unshare -n``), like the NDI stories.
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import os
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
+from netns import problem, run_story
 
 from livegen.control.bus import ControlEvent
 from livegen.engine import Engine
 from livegen.patch import parse_patch
 from livegen.rig import RigTempo
 
-ROOT = Path(__file__).resolve().parent.parent
+PROBLEM = problem("link", "LinkPython-extern (the link extra)")
 
 
-def _netns_problem() -> str:
-    if importlib.util.find_spec("link") is None:
-        return "LinkPython-extern is not installed (the link extra)"
-    try:
-        done = subprocess.run(["unshare", "-n", "sh", "-c", "ip link set lo up"], capture_output=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return f"unshare/ip unavailable: {e}"
-    if done.returncode != 0:
-        return f"no private network namespace here (unshare -n: {done.stderr.decode().strip()})"
-    return ""
-
-
-@pytest.mark.skipif(bool(_netns_problem()), reason=_netns_problem() or "runs")
+@pytest.mark.skipif(bool(PROBLEM), reason=PROBLEM or "runs")
 def test_the_show_follows_ableton_lives_tempo_and_bar_and_its_show_log_replays_without_a_network():
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run(["unshare", "-n", "sh", "-c", f"ip link set lo up && exec {sys.executable} "
-                           f"{ROOT / 'tests' / 'link_story.py'}"], env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    story = json.loads(done.stdout.strip().splitlines()[-1])
+    story = run_story("link_story.py")
     assert story["joined"], story
     assert story["status"][:2] == ["tempo 128.0 BPM — link leads", "link: 1 peer"], story
     assert 0 <= story["followed128"] - story["at128"] < 1.0, story  # the patch said 90: the session wins
