@@ -82,7 +82,8 @@ def make_mapper(patch: Patch, registry: ParamRegistry, tempo: Tempo | None = Non
     follow = tempo is not None and patch.midi.clock and patch.tempo.source == "midi"
     return Mapper(registry, patch.mappings, aliases=patch.osc.aliases, tempo=tempo,
                   midi_clock=MidiClockFollower(tempo) if follow else None,
-                  program_scenes=patch.midi.program_change, osc_tempo=patch.tempo.source == "osc")
+                  program_scenes=patch.midi.program_change, osc_tempo=patch.tempo.source == "osc",
+                  followed_tempo=patch.tempo.source in ("audio", "link"))
 
 
 class ModelHashes:

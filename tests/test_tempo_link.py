@@ -56,3 +56,16 @@ def test_a_damaged_link_event_in_a_show_log_is_reported_once_and_the_tempo_goes_
     assert rig.status() == ["tempo 120.0 BPM — link leads",
                             "link: ignored link/beat ['eight', 120.0] (expected [beat, bpm of 20..999])"]
     assert engine.errors.total == 0
+
+
+def test_while_link_leads_a_hand_set_tempo_is_dropped_and_the_tempo_parameter_shows_the_sessions():
+    engine = Engine(parse_patch('name = "x"\n[tempo]\nbpm = 93\nsource = "link"'), torch.device("cpu"), (64, 48),
+                    camera=lambda t: (None, 0))
+    RigTempo(engine)
+    engine.push(ControlEvent(0.5, "link", "link/beat", [8.0, 120.0]))
+    engine.tick(0.6)
+    engine.push(ControlEvent(0.7, "osc", "/livegen/tempo/bpm", 140.0))  # a stray TouchOSC fader
+    engine.tick(0.8)
+    engine.tick(0.9)
+    assert engine.tempo.bpm == 120.0, "one leader: the session, not the fader"
+    assert engine.last_snapshot["tempo.bpm"] == 120.0
