@@ -132,11 +132,7 @@ def assemble(out: Path, log=print, with_tiles: bool = True, debian: list | None 
         index["styles"].append({"key": s.key, "title": s.title, "file": str(dest.relative_to(out)),
                                 "source": s.package, "licence": s.licence, "origin": s.path,
                                 "palette": dominant_hue(img)})
-    counts: dict = {}
-    for e in entries:
-        k = counts.setdefault(e.kind, {"train": 0, "heldout": 0})
-        k["heldout" if e.file.startswith("heldout/") else "train"] += 1
-    index["counts"] = counts
+    index["counts"] = content_set.count(entries)
     index["sources"] = sorted({e.source for e in entries})
     (out / "index.json").write_text(json.dumps(index, indent=1) + "\n")
     return index
@@ -171,6 +167,8 @@ def main(argv: list[str]) -> int:
           f"{len(index['styles'])} styles -> {args.out}")
     for kind, n in index["counts"].items():
         print(f"style-data:   {kind}: {n['train']} train, {n['heldout']} held out")
+    natural = index["counts"].get("natural", {"train": 0, "heldout": 0})
+    print(f"style-data: {natural['train'] + natural['heldout']} distinct natural images (photos + real footage frames)")
     if not args.skip_vgg:
         dest = convert_vgg(args.vgg, args.h5)
         if dest is None:
