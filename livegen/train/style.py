@@ -544,6 +544,13 @@ def main(argv: list[str]) -> int:
         if not trainer.resume() and a.export_only:
             print(f"train style: no checkpoint at {trainer.ckpt}", file=sys.stderr)
             return 1
+    if a.resume and not a.export_only and cfg.minutes and trainer.elapsed >= cfg.minutes * 60.0:
+        # --minutes is the whole run's budget (the learning-rate schedule follows it), so a resumed
+        # run with the same --minutes would train nothing and export the same weights again.
+        print(f"train style: the run has used its --minutes {cfg.minutes:g} already ({trainer.elapsed / 60:.1f} min, "
+              f"step {trainer.step}); --minutes counts the whole run across --resume: give a larger one",
+              file=sys.stderr)
+        return 1
     if not a.export_only:
         trainer.run(progress=not a.no_progress)
     # The manifest records the command that trains the model, not the one that exported it.
