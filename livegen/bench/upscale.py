@@ -6,10 +6,13 @@ px (the truth), and each method brings the 128 px picture up to the truth's size
 against the truth, and gradient energy (mean |∂x| + |∂y|) as a share of the truth's (1.0 = as
 much fine detail as the real picture; bicubic is well below, i.e. soft).
 
-Time is the live path at the output size on ``--threads`` threads: bicubic is the engine's own
-``fit_to_frame`` (128 px → frame, cover); learned is ``Upsampler.to_frame`` (bicubic to frame/scale,
-then the net). Median and minimum of ``--repeats`` runs; the machine's load average is recorded,
-since on a shared CPU the median includes other processes' time.
+Time is the live path at the output size on ``--threads`` threads, through the generator's own
+upscale stage (:class:`~livegen.stages.upscale.Upscaler`, 128 px → frame, cover): ``bilinear``
+and ``bicubic`` are the plain filters, ``learned`` is the model (bicubic to frame/scale, then the
+net). Median and
+minimum of ``--repeats`` runs and the CPU time; the machine's load average is recorded, since on
+a shared CPU the wall median includes other processes' time. A table of the figures side by side
+ends the printout.
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
-from livegen.nets.upsample import Upsampler, load_upsampler
-from livegen.stages.resize import fit_to_frame
+from livegen.nets.upsample import Upsampler
+from livegen.size import Size, parse_size
+from livegen.stages.upscale import Upscaler, model_path
 from livegen.train.upsample import make_pairs, sources_of, to_float
 
 
@@ -81,21 +85,32 @@ def time_ms(fn: Callable[[], torch.Tensor], repeats: int) -> dict[str, float]:
             "cpu_ms": round(float(np.median(cs)), 2)}
 
 
-def timings(net: Upsampler, sizes: list[tuple[int, int]], repeats: int, threads: list[int],
+def timings(stage: Upscaler, sizes: list[Size], repeats: int, threads: list[int],
             native: int = 128) -> dict[str, dict]:
     img = torch.rand(1, 3, native, native, generator=torch.Generator().manual_seed(0))
     out: dict[str, dict] = {}
     old = torch.get_num_threads()
     for n in threads:
         torch.set_num_threads(n)
-        for h, w in sizes:
-            out[f"{w}x{h}, {n} thread{'s' if n > 1 else ''}"] = {
-                "bicubic (fit_to_frame)": time_ms(lambda h=h, w=w: fit_to_frame(img, (h, w), "cover", "bicubic"),
-                                                  repeats),
-                "learned (to_frame)": time_ms(lambda h=h, w=w: net.to_frame(img, (h, w), "cover"), repeats),
+        for size in sizes:
+            out[f"{size}, {n} thread{'s' if n > 1 else ''}"] = {
+                "bilinear": time_ms(lambda size=size: stage.to_frame(img, size, "cover", "bilinear"), repeats),
+                "bicubic": time_ms(lambda size=size: stage.to_frame(img, size, "cover", "bicubic"), repeats),
+                "learned": time_ms(lambda size=size: stage.to_frame(img, size, "cover"), repeats),
             }
     torch.set_num_threads(old)
     return out
+
+
+def table(result: dict) -> str:
+    """Sharpness and time side by side, one row per method."""
+    timing = result["timing"]
+    head = f"{'method':9} {'PSNR dB':>8} {'detail':>7}" + "".join(f"  {k + ' ms (wall/cpu)':>30}" for k in timing)
+    rows = [head]
+    for name, sh in result["sharpness"].items():
+        cells = "".join(f"  {t[name]['median_ms']:>21.2f} / {t[name]['cpu_ms']:<6.2f}" for t in timing.values())
+        rows.append(f"{name:9} {sh['psnr_db']:8.2f} {sh['grad_energy_vs_truth']:7.3f}{cells}")
+    return "\n".join(rows + ["detail: gradient energy as a share of the truth's (1.0 = as sharp as the real picture)"])
 
 
 def figure(net: Upsampler, low: torch.Tensor, high: torch.Tensor, path: Path, crop: int = 192,
@@ -124,26 +139,30 @@ def figure(net: Upsampler, low: torch.Tensor, high: torch.Tensor, path: Path, cr
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="livegen bench upscale", description="Learned upsampler vs bicubic: "
                                  "sharpness on held-out pictures and ms at the output size")
-    ap.add_argument("--model", default="models/upsample4.safetensors")
+    ap.add_argument("--model", default="models/upsample4", help="learned upsampler (models/NAME)")
     ap.add_argument("--data", default="data/abstract128", help="dataset whose held-out pictures are the truth")
     ap.add_argument("--regions", type=int, default=64, help="held-out regions measured")
     ap.add_argument("--threads", default="1,2", help="comma list of thread counts to time with")
     ap.add_argument("--repeats", type=int, default=100)
-    ap.add_argument("--sizes", default="480x640,1080x1920", help="output sizes HxW for the timing")
+    ap.add_argument("--sizes", default="640x480,1920x1080", help="output sizes WxH for the timing")
     ap.add_argument("--figure", help="write the side-by-side crops PNG here")
     ap.add_argument("--json", help="also write the result as JSON here")
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args(argv)
     threads = [int(t) for t in a.threads.split(",") if t]
     torch.set_num_threads(max(threads))
-    net, manifest = load_upsampler(a.model)
+    stage = Upscaler(a.model, torch.device("cpu"))
+    if stage.net is None:
+        print(f"livegen bench upscale: {stage.status}", file=sys.stderr)
+        return 1
+    net = stage.net
     low_u8, high_u8 = make_pairs(sources_of(a.data, "heldout"), a.regions, net.scale, a.seed)
     low, high = to_float(low_u8), to_float(high_u8)
-    sizes = [tuple(int(v) for v in s.split("x")) for s in a.sizes.split(",") if s]
-    result = {"model": a.model, "scale": net.scale,
+    sizes = [parse_size(s) for s in a.sizes.split(",") if s]
+    result = {"model": str(model_path(a.model)), "scale": net.scale,
               "truth": f"{a.regions} regions of the held-out pictures of {a.data}, 128 px -> {128 * net.scale} px",
               "sharpness": sharpness(net, low, high),
-              "timing": timings(net, sizes, a.repeats, threads),
+              "timing": timings(stage, sizes, a.repeats, threads),
               "load_average": [round(v, 2) for v in os.getloadavg()]}
     if a.figure:
         result["figure"] = str(figure(net, low, high, Path(a.figure)))
@@ -151,6 +170,7 @@ def main(argv: list[str]) -> int:
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)
         Path(a.json).write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
+    print(table(result))
     return 0
 
 

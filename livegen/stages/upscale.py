@@ -1,0 +1,72 @@
+"""Upscale stage: the generator's native-size picture (64-256 px) to the output size, sharp.
+
+Once per frame the generator stage hands its picture to :meth:`Upscaler.to_frame`. The patch's
+``[generator] upscale`` names either a plain resampler (``bicubic``, ``bilinear``, ``nearest``:
+one fit to the frame by :func:`~livegen.stages.resize.fit_to_frame`) or a learned upsampler
+(``models/upsample4``: :mod:`livegen.nets.upsample`). The learned path fits the picture to
+frame/scale with bicubic, which is cheap at that low resolution, and the net does the last
+×scale step, where the detail is made: every convolution runs at 1/scale² of the output pixels.
+
+A learned upsampler that cannot be loaded leaves the stage on bicubic with a status line; the
+show goes on. The frame budget may ask for a plain filter instead (``override``), which skips the net.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+
+from livegen.nets.io import ModelError
+from livegen.nets.upsample import Upsampler, load_upsampler
+from livegen.paths import resolve
+from livegen.size import Size
+from livegen.stages.resize import FILTERS, fit_to_frame
+
+log = logging.getLogger("livegen.upscale")
+
+FALLBACK = "bicubic"  # what a learned upsampler that cannot load is replaced with
+
+
+def model_path(spec: str, base: Path | None = None) -> Path:
+    """``models/upsample4`` or ``models/upsample4.safetensors`` -> the weights file's path."""
+    p = Path(spec)
+    return resolve(p if p.suffix == ".safetensors" else p.with_name(p.name + ".safetensors"), base)
+
+
+class Upscaler:
+    """Brings (N, 3, h, w) pictures to (N, 3, H, W) frames the way the patch's ``upscale`` says."""
+
+    def __init__(self, spec: str, device: torch.device, base: Path | None = None) -> None:
+        self.net: Upsampler | None = None
+        self.filter = spec if spec in FILTERS else FALLBACK
+        if spec in FILTERS:
+            self.status = f"upscale: {spec}"
+            return
+        try:
+            self.net, manifest = load_upsampler(model_path(spec, base), device)
+        except ModelError as e:
+            log.error("learned upscale off, %s instead: %s", FALLBACK, e)
+            self.status = f"upscale: {spec} unusable, {FALLBACK} instead"
+            return
+        self.status = f"upscale: {manifest.get('name', spec)} (learned x{self.net.scale})"
+
+    @torch.no_grad()
+    def to_frame(self, img: torch.Tensor, size: Size, fit: str, override: str | None = None) -> torch.Tensor:
+        """The picture at ``size`` (cover/contain/stretch); ``override`` is a plain filter that skips the net."""
+        net = None if override else self.net
+        if net is None or not self._magnifies(img, size, fit, net.scale):
+            return fit_to_frame(img, size, fit, override or self.filter)
+        s = net.scale
+        low = fit_to_frame(img, Size(-(-size.w // s), -(-size.h // s)), fit, "bicubic")
+        # Frame sides that are not multiples of the scale are reached by cropping < scale pixels.
+        return net.upscale(low)[..., : size.h, : size.w]
+
+    @staticmethod
+    def _magnifies(img: torch.Tensor, size: Size, fit: str, scale: int) -> bool:
+        """True when the frame needs at least ×scale: below that, fitting to frame/scale would first
+        shrink the picture and throw away detail the net cannot bring back, so bicubic is better."""
+        h, w = img.shape[-2:]
+        sy, sx = size.h / h, size.w / w
+        return (max(sy, sx) if fit == "cover" else min(sy, sx)) >= scale
