@@ -1,10 +1,11 @@
 """Learned upsampler against bicubic (``livegen bench upscale``): sharpness and milliseconds.
 
-Sharpness is measured on crops of the dataset's HELD-OUT pictures (never seen by the upsampler
-or the generator): a region is box-resized to 128 px (what the generator draws) and to 128·scale
-px (the truth), and each method brings the 128 px picture up to the truth's size. Figures: PSNR
-against the truth, and gradient energy (mean |∂x| + |∂y|) as a share of the truth's (1.0 = as
-much fine detail as the real picture; bicubic is well below, i.e. soft).
+Sharpness is measured at the output frame size on crops of the dataset's HELD-OUT pictures (never
+seen by the upsampler or the generator): a square region is box-resized to 128 px (what the
+generator draws) and to the frame's long side (640 px for 640x480: the truth), and each method
+brings the 128 px picture to the frame (cover) through the live upscale stage. Figures: PSNR
+against the truth's cover crop, and gradient energy (mean |∂x| + |∂y|) as a share of the truth's
+(1.0 = as much fine detail as the real picture; every method from 128 px is well below: soft).
 
 Time is the live path at the output size on ``--threads`` threads, through the generator's own
 upscale stage (:class:`~livegen.stages.upscale.Upscaler`, 128 px → frame, cover): ``bilinear``
@@ -27,13 +28,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
-from livegen.nets.upsample import Upsampler
 from livegen.size import Size, parse_size
 from livegen.stages.upscale import Upscaler, model_path
-from livegen.train.upsample import make_pairs, sources_of, to_float
+from livegen.train.upsample import BASE, make_pairs, sources_of, to_float
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -45,22 +44,30 @@ def grad_energy(x: torch.Tensor) -> float:
     return float((x[..., :, 1:] - x[..., :, :-1]).abs().mean() + (x[..., 1:, :] - x[..., :-1, :]).abs().mean())
 
 
-def methods(net: Upsampler) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
-    s = net.scale
+def methods(stage: Upscaler, size: Size) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
+    """Each method brings a 128 px picture to the ``size`` frame (cover), as the generator stage does."""
     return {
-        "bilinear": lambda x: F.interpolate(x, scale_factor=s, mode="bilinear", align_corners=False).clamp(0, 1),
-        "bicubic": lambda x: F.interpolate(x, scale_factor=s, mode="bicubic", align_corners=False).clamp(0, 1),
-        "learned": net.upscale,
+        "bilinear": lambda x: stage.to_frame(x, size, "cover", "bilinear"),
+        "bicubic": lambda x: stage.to_frame(x, size, "cover", "bicubic"),
+        "learned": lambda x: stage.to_frame(x, size, "cover"),
     }
 
 
+def frame_truth(high: torch.Tensor, size: Size) -> torch.Tensor:
+    """The cover crop of square truth pictures that a ``size`` frame shows."""
+    side = high.shape[-1]
+    y, x = (side - size.h) // 2, (side - size.w) // 2
+    return high[..., y:y + size.h, x:x + size.w]
+
+
 @torch.no_grad()
-def sharpness(net: Upsampler, low: torch.Tensor, high: torch.Tensor) -> dict[str, dict[str, float]]:
-    truth_energy = grad_energy(high)
+def sharpness(stage: Upscaler, low: torch.Tensor, high: torch.Tensor, size: Size) -> dict[str, dict[str, float]]:
+    truth = frame_truth(high, size)
+    truth_energy = grad_energy(truth)
     out = {}
-    for name, fn in methods(net).items():
+    for name, fn in methods(stage, size).items():
         ps, en = [], []
-        for lo, hi in zip(low.split(8), high.split(8), strict=True):
+        for lo, hi in zip(low.split(8), truth.split(8), strict=True):
             y = fn(lo)
             ps.append(psnr(y, hi))
             en.append(grad_energy(y))
@@ -113,23 +120,23 @@ def table(result: dict) -> str:
     return "\n".join(rows + ["detail: gradient energy as a share of the truth's (1.0 = as sharp as the real picture)"])
 
 
-def figure(net: Upsampler, low: torch.Tensor, high: torch.Tensor, path: Path, crop: int = 192,
+def figure(stage: Upscaler, low: torch.Tensor, high: torch.Tensor, size: Size, path: Path, crop: int = 192,
            rows_n: int = 3) -> Path:
-    """Rows of [bicubic | learned | truth], a 1:1 crop of the centre of regions spread over the pictures."""
-    fns = methods(net)
+    """Rows of [bicubic | learned | truth]: 1:1 crops of the centre of frames from regions spread over the pictures."""
+    fns = methods(stage, size)
+    truth = frame_truth(high, size)
     picks = [round(i * (len(low) - 1) / max(1, rows_n - 1)) for i in range(rows_n)] if len(low) > 1 else [0]
     rows = []
+    y, x = (size.h - crop) // 2, (size.w - crop) // 2
     for i in picks:
-        lo, hi = low[i:i + 1], high[i:i + 1]
-        panels = [fns["bicubic"](lo), fns["learned"](lo), hi]
-        side = hi.shape[-1]
-        y = x = (side - crop) // 2
+        lo = low[i:i + 1]
+        panels = [fns["bicubic"](lo), fns["learned"](lo), truth[i:i + 1]]
         rows.append(np.concatenate([(p[0, :, y:y + crop, x:x + crop].permute(1, 2, 0).clamp(0, 1).numpy() * 255 + 0.5)
                                     .astype(np.uint8) for p in panels], axis=1))
     grid = np.concatenate(rows, axis=0)
     head = Image.new("RGB", (grid.shape[1], 20), (24, 24, 24))
     d = ImageDraw.Draw(head)
-    for k, text in enumerate((f"bicubic x{net.scale}", f"learned x{net.scale}", "truth")):
+    for k, text in enumerate((f"bicubic to {size}", f"learned to {size}", "truth")):
         d.text((6 + k * crop, 4), text, fill=(235, 235, 235))
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.concatenate([np.asarray(head), grid], axis=0)).save(path, optimize=True)
@@ -144,6 +151,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--regions", type=int, default=64, help="held-out regions measured")
     ap.add_argument("--threads", default="1,2", help="comma list of thread counts to time with")
     ap.add_argument("--repeats", type=int, default=100)
+    ap.add_argument("--frame", default="640x480", help="frame size WxH the sharpness is measured at (its long "
+                    "side a multiple of 128: the truth is that many pixels of the region)")
     ap.add_argument("--sizes", default="640x480,1920x1080", help="output sizes WxH for the timing")
     ap.add_argument("--figure", help="write the side-by-side crops PNG here")
     ap.add_argument("--json", help="also write the result as JSON here")
@@ -155,17 +164,21 @@ def main(argv: list[str]) -> int:
     if stage.net is None:
         print(f"livegen bench upscale: {stage.status}", file=sys.stderr)
         return 1
-    net = stage.net
-    low_u8, high_u8 = make_pairs(sources_of(a.data, "heldout"), a.regions, net.scale, a.seed)
+    frame = parse_size(a.frame)
+    magnify, rest = divmod(max(frame), BASE)
+    if rest or magnify < 2:
+        ap.error(f"--frame {frame}: the long side must be a multiple of {BASE} (at least {2 * BASE})")
+    low_u8, high_u8 = make_pairs(sources_of(a.data, "heldout"), a.regions, magnify, a.seed)
     low, high = to_float(low_u8), to_float(high_u8)
     sizes = [parse_size(s) for s in a.sizes.split(",") if s]
-    result = {"model": str(model_path(a.model)), "scale": net.scale,
-              "truth": f"{a.regions} regions of the held-out pictures of {a.data}, 128 px -> {128 * net.scale} px",
-              "sharpness": sharpness(net, low, high),
+    result = {"model": str(model_path(a.model)), "scale": stage.net.scale,
+              "truth": f"{a.regions} regions of the held-out pictures of {a.data}: {BASE} px drawn, "
+                       f"{max(frame)} px truth, the {frame} frame's cover crop",
+              "sharpness": sharpness(stage, low, high, frame),
               "timing": timings(stage, sizes, a.repeats, threads),
               "load_average": [round(v, 2) for v in os.getloadavg()]}
     if a.figure:
-        result["figure"] = str(figure(net, low, high, Path(a.figure)))
+        result["figure"] = str(figure(stage, low, high, frame, Path(a.figure)))
     if a.json:
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)
         Path(a.json).write_text(json.dumps(result, indent=2) + "\n")

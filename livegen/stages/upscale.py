@@ -3,9 +3,9 @@
 Once per frame the generator stage hands its picture to :meth:`Upscaler.to_frame`. The patch's
 ``[generator] upscale`` names either a plain resampler (``bicubic``, ``bilinear``, ``nearest``:
 one fit to the frame by :func:`~livegen.stages.resize.fit_to_frame`) or a learned upsampler
-(``models/upsample4``: :mod:`livegen.nets.upsample`). The learned path fits the picture to
-frame/scale with bicubic, which is cheap at that low resolution, and the net does the last
-×scale step, where the detail is made: every convolution runs at 1/scale² of the output pixels.
+(``models/upsample4``: :mod:`livegen.nets.upsample`). The learned path runs the net on the part
+of the native picture the frame shows (every convolution at 1/scale² of the output pixels), then
+bilinear covers the rest of the way (×1.25 from 128 px to 640x480).
 
 A learned upsampler that cannot be loaded leaves the stage on bicubic with a status line; the
 show goes on. The frame budget may ask for a plain filter instead (``override``), which skips the net.
@@ -17,12 +17,13 @@ import logging
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 from livegen.nets.io import ModelError
 from livegen.nets.upsample import Upsampler, load_upsampler
 from livegen.paths import resolve
 from livegen.size import Size
-from livegen.stages.resize import FILTERS, fit_to_frame
+from livegen.stages.resize import FILTERS, fit_to_frame, letterbox, placement
 
 log = logging.getLogger("livegen.upscale")
 
@@ -58,15 +59,27 @@ class Upscaler:
         net = None if override else self.net
         if net is None or not self._magnifies(img, size, fit, net.scale):
             return fit_to_frame(img, size, fit, override or self.filter)
-        s = net.scale
-        low = fit_to_frame(img, Size(-(-size.w // s), -(-size.h // s)), fit, "bicubic")
-        # Frame sides that are not multiples of the scale are reached by cropping < scale pixels.
-        return net.upscale(low)[..., : size.h, : size.w]
+        h, w = img.shape[-2:]
+        if fit == "cover":
+            # Only the part of the picture the frame shows goes through the net (rounding the
+            # crop to whole pixels bends the aspect by under half a native pixel).
+            s = max(size.h / h, size.w / w)
+            ch, cw = min(h, max(1, round(size.h / s))), min(w, max(1, round(size.w / s)))
+            y, x = (h - ch) // 2, (w - cw) // 2
+            img = img[..., y:y + ch, x:x + cw]
+            th, tw = size.hw
+        else:
+            th, tw = placement(h, w, size.h, size.w, fit)
+        # The net first, on the picture as the generator drew it (what it was trained on), then
+        # the remaining factor (×1.25 at 640x480) with bilinear: measured on held-out pictures this
+        # beats fitting with bicubic first and the net last, and costs about as much as bicubic alone.
+        out = F.interpolate(net.upscale(img), size=(th, tw), mode="bilinear", align_corners=False)
+        return letterbox(out, size)
 
     @staticmethod
     def _magnifies(img: torch.Tensor, size: Size, fit: str, scale: int) -> bool:
-        """True when the frame needs at least ×scale: below that, fitting to frame/scale would first
-        shrink the picture and throw away detail the net cannot bring back, so bicubic is better."""
+        """True when the frame needs at least ×scale; below that the net's output would be shrunk
+        again, and plain bicubic gives the same picture for less."""
         h, w = img.shape[-2:]
         sy, sx = size.h / h, size.w / w
         return (max(sy, sx) if fit == "cover" else min(sy, sx)) >= scale
