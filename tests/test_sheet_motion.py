@@ -69,6 +69,19 @@ def test_the_motion_command_writes_the_figure_and_a_small_gif(models, tmp_path):
         assert im.n_frames == 16 and im.info["loop"] == 0
 
 
+def test_a_gif_over_the_size_limit_keeps_fewer_frames_until_it_fits(models, tmp_path):
+    gif, js = tmp_path / "loop.gif", tmp_path / "motion.json"
+    full = tmp_path / "full.gif"
+    assert motion_main([str(models["gan"]), "--seconds", "2", "--gif", str(full), "--json", str(js)]) == 0
+    limit = full.stat().st_size * 2 // 3
+    name = str(models["gan"].with_suffix(""))  # models/NAME without the suffix works too
+    assert motion_main([name, "--seconds", "2", "--gif", str(gif), "--max-bytes", str(limit), "--json", str(js)]) == 0
+    fig = json.loads(js.read_text())["gif"]
+    assert fig["bytes"] == gif.stat().st_size <= limit and fig["every"] > 2
+    with Image.open(gif) as im:
+        assert im.n_frames == fig["frames"] < 31
+
+
 def test_a_model_without_its_manifest_is_named_in_the_error(tmp_path, capsys):
     (tmp_path / "lost.safetensors").write_bytes(b"")
     assert sheet_main([str(tmp_path / "lost.safetensors"), "--out", str(tmp_path / "x.png")]) == 1

@@ -30,8 +30,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from livegen.paths import model_file
 from livegen.size import Size, parse_size
-from livegen.stages.upscale import Upscaler, model_path
+from livegen.stages.upscale import Upscaler
 from livegen.train.upsample import BASE, make_pairs, sources_of, to_float
 
 
@@ -171,7 +172,7 @@ def main(argv: list[str]) -> int:
     low_u8, high_u8 = make_pairs(sources_of(a.data, "heldout"), a.regions, magnify, a.seed)
     low, high = to_float(low_u8), to_float(high_u8)
     sizes = [parse_size(s) for s in a.sizes.split(",") if s]
-    result = {"model": str(model_path(a.model)), "scale": stage.net.scale,
+    result = {"model": str(model_file(a.model)), "scale": stage.net.scale,
               "truth": f"{a.regions} regions of the held-out pictures of {a.data}: {BASE} px drawn, "
                        f"{max(frame)} px truth, the {frame} frame's cover crop",
               "sharpness": sharpness(stage, low, high, frame),

@@ -22,7 +22,7 @@ from livegen.config import ConfigError
 from livegen.nets.generator import load_generator
 from livegen.nets.io import ModelError
 from livegen.params import ParamSpec
-from livegen.paths import resolve
+from livegen.paths import model_file
 from livegen.size import Size
 from livegen.stages.latent import N_DIRS, N_KEYS, LatentWalk, cached_directions
 from livegen.stages.resize import FITS
@@ -70,7 +70,7 @@ PARAMS: list[ParamSpec] = [
 class GeneratorConfig:
     """Patch section [generator]."""
 
-    model: str = ""  # path to a .safetensors generator; empty = no generator layer
+    model: str = ""  # models/NAME (or NAME.safetensors); empty = no generator layer
     enabled: bool = True
     through_style: bool = False  # route the generated image through the style stage (pipeline's choice)
     fit: str = "cover"  # cover: fill the frame, crop the overflow; contain: letterbox; stretch
@@ -103,7 +103,7 @@ class GeneratorStage(torch.nn.Module):
         if not cfg.model:
             self.status = "generator: no model configured"
             return
-        path = resolve(cfg.model, base)
+        path = model_file(cfg.model, base)
         self.path = path
         try:
             net, manifest = load_generator(path, self.device)

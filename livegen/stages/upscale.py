@@ -21,19 +21,13 @@ import torch.nn.functional as F
 
 from livegen.nets.io import ModelError
 from livegen.nets.upsample import Upsampler, load_upsampler
-from livegen.paths import resolve
+from livegen.paths import model_file
 from livegen.size import Size
 from livegen.stages.resize import FILTERS, fit_to_frame, letterbox, placement
 
 log = logging.getLogger("livegen.upscale")
 
 FALLBACK = "bicubic"  # what a learned upsampler that cannot load is replaced with
-
-
-def model_path(spec: str, base: Path | None = None) -> Path:
-    """``models/upsample4`` or ``models/upsample4.safetensors`` -> the weights file's path."""
-    p = Path(spec)
-    return resolve(p if p.suffix == ".safetensors" else p.with_name(p.name + ".safetensors"), base)
 
 
 class Upscaler:
@@ -46,7 +40,7 @@ class Upscaler:
             self.status = f"upscale: {spec}"
             return
         try:
-            self.net, manifest = load_upsampler(model_path(spec, base), device)
+            self.net, manifest = load_upsampler(model_file(spec, base), device)
         except ModelError as e:
             log.error("learned upscale off, %s instead: %s", FALLBACK, e)
             self.status = f"upscale: {spec} unusable, {FALLBACK} instead"
