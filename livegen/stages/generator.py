@@ -55,6 +55,8 @@ PARAMS: list[ParamSpec] = [
     *[ParamSpec(f"generator.dir{i}", default=0.0, min=-1.0, max=1.0, smoothing=0.1,
                 description=f"principal direction {i} of the model's image space (±1 = ±2 σ)")
       for i in range(1, N_DIRS + 1)],
+    ParamSpec("generator.sharpen", default=0.25, min=0.0, max=1.0, smoothing=0.1,
+              description="crispness at the output size: unsharp mask on the native picture before upscaling"),
     ParamSpec("generator.camera_mix", default=0.0, min=0.0, max=1.0, smoothing=0.2,
               description="VAE only: blend the camera frame's latent into the walk"),
     ParamSpec("generator.slot", kind="int", default=1, min=1, max=N_KEYS,
@@ -146,7 +148,7 @@ class GeneratorStage(torch.nn.Module):
         with torch.no_grad():
             z = self.latent(snap, camera)
             img = self.net.generate(z)
-            return self.upscaler.to_frame(img, size, self.cfg.fit, filter)
+            return self.upscaler.to_frame(img, size, self.cfg.fit, filter, float(snap["generator.sharpen"]))
 
 
 def _short(e: Exception, limit: int = 90) -> str:

@@ -7,6 +7,9 @@ one fit to the frame by :func:`~livegen.stages.resize.fit_to_frame`) or a learne
 of the native picture the frame shows (every convolution at 1/scale² of the output pixels), then
 bilinear covers the rest of the way (×1.25 from 128 px to 640x480).
 
+``generator.sharpen`` lifts the native picture's fine detail (an unsharp mask at 128 px, before
+any upscaling): the performer's crispness control.
+
 A learned upsampler that cannot be loaded leaves the stage on bicubic with a status line; the
 show goes on. The frame budget may ask for a plain filter instead (``override``), which skips the net.
 """
@@ -30,6 +33,26 @@ log = logging.getLogger("livegen.upscale")
 FALLBACK = "bicubic"  # what a learned upsampler that cannot load is replaced with
 
 
+_BINOMIAL = (1.0, 4.0, 6.0, 4.0, 1.0)  # a 5-tap blur of about one native pixel's radius
+
+
+def unsharp(img: torch.Tensor, amount: float) -> torch.Tensor:
+    """``img + amount·(img − blur(img))`` at the native size, clamped to [0, 1].
+
+    Every upscaler trained or designed to be faithful on average (bicubic, and the learned net,
+    whose L1 loss regresses to the mean) gives back about a third of the real fine detail at 5×.
+    Lifting the native picture's fine detail before upscaling measured (``livegen bench upscale
+    --sharpen``) closer to the truth at amount 0.25 and as close at 0.5, with 15-35 % more detail.
+    It costs a few hundred microseconds: the blur runs at 128 px.
+    """
+    k = torch.tensor(_BINOMIAL, dtype=img.dtype, device=img.device) / sum(_BINOMIAL)
+    c = img.shape[1]
+    blur = F.pad(img, (2, 2, 2, 2), mode="replicate")
+    blur = F.conv2d(blur, k.view(1, 1, 1, 5).expand(c, 1, 1, 5), groups=c)
+    blur = F.conv2d(blur, k.view(1, 1, 5, 1).expand(c, 1, 5, 1), groups=c)
+    return (img + amount * (img - blur)).clamp_(0.0, 1.0)
+
+
 class Upscaler:
     """Brings (N, 3, h, w) pictures to (N, 3, H, W) frames the way the patch's ``upscale`` says."""
 
@@ -48,8 +71,12 @@ class Upscaler:
         self.status = f"upscale: {manifest.get('name', spec)} (learned x{self.net.scale})"
 
     @torch.no_grad()
-    def to_frame(self, img: torch.Tensor, size: Size, fit: str, override: str | None = None) -> torch.Tensor:
-        """The picture at ``size`` (cover/contain/stretch); ``override`` is a plain filter that skips the net."""
+    def to_frame(self, img: torch.Tensor, size: Size, fit: str, override: str | None = None,
+                 sharpen: float = 0.0) -> torch.Tensor:
+        """The picture at ``size`` (cover/contain/stretch); ``override`` is a plain filter that skips the net;
+        ``sharpen`` is the unsharp-mask amount applied to the native picture first."""
+        if sharpen > 0:
+            img = unsharp(img, sharpen)
         net = None if override else self.net
         if net is None or not self._magnifies(img, size, fit, net.scale):
             return fit_to_frame(img, size, fit, override or self.filter)
