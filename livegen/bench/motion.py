@@ -5,8 +5,8 @@ Plays the walk the engine plays with the default parameters (loop mode, one loop
 with the generator at its native size, and measures the mean absolute change between consecutive
 frames (0-255 scale). "Alive" means a clearly non-zero mean; "no popping" means a small
 max/mean ratio (a pop is one frame that changes much more than its neighbours). Optionally writes
-a looping GIF strip of the walk for the README (``--gif docs/generator-loop.gif``), thinned to
-every other frame or more until it fits ``--max-bytes`` (2 MB).
+a looping GIF strip of the walk for the README (``--gif docs/generator-loop.gif``), made smaller
+(then thinned beyond every other frame) until it fits ``--max-bytes`` (2 MB).
 """
 
 from __future__ import annotations
@@ -88,17 +88,21 @@ def write_gif(frames: np.ndarray, path: str | Path, fps: float, every: int = 2, 
 
 
 def gif_within(frames: np.ndarray, path: str | Path, fps: float, every: int, size: int | None,
-               max_bytes: int) -> dict[str, Any]:
-    """Write the GIF, keeping every ``every``-th frame or fewer, until it is at most ``max_bytes``."""
+               max_bytes: int, min_side: int = 96) -> dict[str, Any]:
+    """Write the GIF at most ``max_bytes`` big: a smaller frame first (motion is what the strip
+    shows, so its frame rate goes last), down to ``min_side``; then fewer frames."""
+    side = size or frames.shape[1]
     while True:
-        gif = write_gif(frames, path, fps, every, size)
+        gif = write_gif(frames, path, fps, every, side)
         n = gif.stat().st_size
-        if n <= max_bytes or every * 2 > len(frames):
-            break
-        every += 1
-    if n > max_bytes:
-        raise SystemExit(f"{gif}: {n} bytes even with every {every}th frame; give a smaller --gif-size")
-    return {"path": str(gif), "bytes": n, "every": every, "frames": len(frames[::every])}
+        if n <= max_bytes:
+            return {"path": str(gif), "bytes": n, "every": every, "side": side, "frames": len(frames[::every])}
+        if int(side * 0.85) >= min_side:
+            side = int(side * 0.85)
+        elif every * 2 <= len(frames):
+            every += 1
+        else:
+            raise SystemExit(f"{gif}: {n} bytes even at {side} px and every {every}th frame; give fewer --seconds")
 
 
 def main(argv: list[str]) -> int:
@@ -113,7 +117,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--gif", help="also write a GIF strip of the walk here")
     ap.add_argument("--gif-every", type=int, default=2, help="keep every Nth frame in the GIF")
     ap.add_argument("--gif-size", type=int, help="GIF frame side (default: native)")
-    ap.add_argument("--max-bytes", type=int, default=2_000_000, help="keep fewer frames until the GIF fits this")
+    ap.add_argument("--max-bytes", type=int, default=2_000_000, help="shrink the GIF (side, then frames) until it "
+                    "fits this")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", help="also write the figure as JSON here")
     a = ap.parse_args(argv)
