@@ -22,7 +22,7 @@ from livegen.size import Size
 from livegen.stages import default_registry
 from livegen.stages.generator import GeneratorStage
 from livegen.stages.resize import FITS, fit_to_frame
-from livegen.stages.upscale import Upscaler
+from livegen.stages.upscale import Upscaler, unsharp
 from livegen.train.data_abstract import build_crop_dataset, folder_sources, split_groups
 from livegen.train.upsample import main as train_main
 
@@ -152,3 +152,13 @@ def test_on_a_real_photo_the_learned_upscale_is_closer_to_the_truth_than_bicubic
     # generator.sharpen's default lifts the detail the upscalers average away, and stays as close to the truth.
     crisp = stage.to_frame(tensor(small), frame, "cover", sharpen=0.25)
     assert grad_energy(crisp) > 1.1 * grad_energy(learned) and psnr(crisp, want) > psnr(bicubic, want)
+
+
+def test_sharpen_leaves_flat_colour_alone_and_lifts_an_edge():
+    flat = torch.full((1, 3, 32, 32), 0.4)
+    assert torch.allclose(unsharp(flat, 1.0), flat)
+    edge = torch.zeros(1, 3, 32, 32)
+    edge[..., 16:] = 0.5
+    crisp = unsharp(edge, 0.5)
+    assert float(crisp[..., 16].min()) > 0.5 and float(crisp[..., 15].max()) < 1e-6  # overshoot on the bright side
+    assert torch.equal(crisp[..., :13], edge[..., :13]) and torch.allclose(crisp[..., 19:], edge[..., 19:])

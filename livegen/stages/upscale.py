@@ -33,7 +33,15 @@ log = logging.getLogger("livegen.upscale")
 FALLBACK = "bicubic"  # what a learned upsampler that cannot load is replaced with
 
 
-_BINOMIAL = (1.0, 4.0, 6.0, 4.0, 1.0)  # a 5-tap blur of about one native pixel's radius
+def _binomial(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """The 1-4-6-4-1 sum along ``dim`` of a picture padded by 2 there (one native pixel's blur, ×16).
+    Shifted slices, not a grouped convolution: ten times faster on the CPU at this size."""
+    n = x.shape[dim] - 4
+
+    def at(k: int) -> torch.Tensor:
+        return x.narrow(dim, k, n)
+
+    return at(0) + at(4) + 4 * (at(1) + at(3)) + 6 * at(2)
 
 
 def unsharp(img: torch.Tensor, amount: float) -> torch.Tensor:
@@ -43,13 +51,9 @@ def unsharp(img: torch.Tensor, amount: float) -> torch.Tensor:
     whose L1 loss regresses to the mean) gives back about a third of the real fine detail at 5×.
     Lifting the native picture's fine detail before upscaling measured (``livegen bench upscale
     --sharpen``) closer to the truth at amount 0.25 and as close at 0.5, with 15-35 % more detail.
-    It costs a few hundred microseconds: the blur runs at 128 px.
+    It costs about 0.1 ms: the blur runs at 128 px.
     """
-    k = torch.tensor(_BINOMIAL, dtype=img.dtype, device=img.device) / sum(_BINOMIAL)
-    c = img.shape[1]
-    blur = F.pad(img, (2, 2, 2, 2), mode="replicate")
-    blur = F.conv2d(blur, k.view(1, 1, 1, 5).expand(c, 1, 1, 5), groups=c)
-    blur = F.conv2d(blur, k.view(1, 1, 5, 1).expand(c, 1, 5, 1), groups=c)
+    blur = _binomial(_binomial(F.pad(img, (2, 2, 2, 2), mode="replicate"), -1), -2) / 256.0
     return (img + amount * (img - blur)).clamp_(0.0, 1.0)
 
 
@@ -63,7 +67,8 @@ class Upscaler:
             self.status = f"upscale: {spec}"
             return
         try:
-            self.net, manifest = load_upsampler(model_file(spec, base), device)
+            net, manifest = load_upsampler(model_file(spec, base), device)
+            self.net = net.to(memory_format=torch.channels_last)
         except ModelError as e:
             log.error("learned upscale off, %s instead: %s", FALLBACK, e)
             self.status = f"upscale: {spec} unusable, {FALLBACK} instead"
@@ -93,9 +98,11 @@ class Upscaler:
             th, tw = placement(h, w, size.h, size.w, fit)
         # The net first, on the picture as the generator drew it (what it was trained on), then
         # the remaining factor (×1.25 at 640x480) with bilinear: measured on held-out pictures this
-        # beats fitting with bicubic first and the net last, and costs about as much as bicubic alone.
+        # beats fitting with bicubic first and the net last. Channels-last memory halves the CPU
+        # cost of both resamples (~1 ms of ~5 at 640x480); the frame goes on in the usual layout.
+        img = img.contiguous(memory_format=torch.channels_last)
         out = F.interpolate(net.upscale(img), size=(th, tw), mode="bilinear", align_corners=False)
-        return letterbox(out, size)
+        return letterbox(out.contiguous(), size)
 
     @staticmethod
     def _magnifies(img: torch.Tensor, size: Size, fit: str, scale: int) -> bool:
