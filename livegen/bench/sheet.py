@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import torch
 
-from livegen.bench.regularity import Multistyle26, blurred, heldout_pictures, nearest_magenta
+from livegen.bench.regularity import Multistyle26, blurred, heldout_pictures, live_frame, nearest_magenta
 from livegen.nets.style import load_style_model
 from livegen.stages.style import PARAMS, run_net
 from livegen.train.style import read_rgb, style_target
@@ -23,17 +23,6 @@ from livegen.train.style_data import DATA, VGG_CACHE
 
 TILE = (240, 180)  # (w, h) of one picture on the sheet
 HEADER = 28
-
-
-def live_frame(img: torch.Tensor, h: int = 480, w: int = 640) -> torch.Tensor:
-    """Centre crop of (3,H,W) to 4:3, resized to 640x480, as (1,3,h,w)."""
-    _, ih, iw = img.shape
-    s = min(ih / h, iw / w)
-    ch, cw = round(h * s), round(w * s)
-    y, x = (ih - ch) // 2, (iw - cw) // 2
-    crop = img[:, y:y + ch, x:x + cw].unsqueeze(0)
-    return torch.nn.functional.interpolate(crop, size=(h, w), mode="bilinear", align_corners=False,
-                                           antialias=s > 1).clamp(0, 1)
 
 
 def to_tile(x: torch.Tensor) -> np.ndarray:
