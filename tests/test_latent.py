@@ -167,7 +167,8 @@ def vae_file(tmp_path):
 
 def test_layer_draws_frames_of_the_output_size_in_unit_range(gan_file):
     layer = GeneratorStage(GeneratorConfig(model=str(gan_file)), torch.device("cpu"))
-    assert layer.available and layer.status == "generator: tiny_gan (GAN, 64 px, z=8)"
+    assert layer.available
+    assert layer.status == "generator: tiny_gan (GAN, 64 px, z=8), upscale: upsample4 (learned x4)"
     show = Show()
     for _ in range(3):
         out = layer(show.snap(), None, Size(160, 90))
