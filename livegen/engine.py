@@ -82,7 +82,8 @@ def make_mapper(patch: Patch, registry: ParamRegistry, tempo: Tempo | None = Non
     follow = tempo is not None and patch.midi.clock and patch.tempo.source == "midi"
     return Mapper(registry, patch.mappings, aliases=patch.osc.aliases, tempo=tempo,
                   midi_clock=MidiClockFollower(tempo) if follow else None,
-                  program_scenes=patch.midi.program_change, osc_tempo=patch.tempo.source == "osc")
+                  program_scenes=patch.midi.program_change, osc_tempo=patch.tempo.source == "osc",
+                  followed_tempo=patch.tempo.source in ("audio", "link"))
 
 
 class ModelHashes:
@@ -196,7 +197,7 @@ class Engine:
             except ValueError as e:
                 self.errors.report(f"control: {e}")
                 continue
-            if ev.source != "audio":  # dozens a second: the HUD's audio line shows them instead
+            if ev.source not in ("audio", "link"):  # many a second: the HUD's audio and tempo lines show them
                 # The HUD shows these: a float from OSC reads 0.3, not 0.30000001192092896.
                 shown = f"{ev.value:.4g}" if isinstance(ev.value, float) else repr(ev.value)
                 self.recent.append(f"{ev.source} {ev.address} {shown}")

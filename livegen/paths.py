@@ -35,6 +35,12 @@ def resolve(path: str | Path, base: Path | None = None) -> Path:
     return (base / p) if base is not None else p
 
 
+def model_file(name: str | Path, base: Path | None = None) -> Path:
+    """A model's weights file from ``models/NAME`` or ``models/NAME.safetensors``, resolved as above."""
+    p = Path(name)
+    return resolve(p if p.suffix == ".safetensors" else p.with_name(p.name + ".safetensors"), base)
+
+
 def shipped_patches() -> list[str]:
     """Names of the patches that come with livegen (``livegen run NAME``)."""
     return sorted(p.stem for p in PATCHES.glob("*.toml"))

@@ -158,8 +158,6 @@ def render(patch: Patch, out: str, frames: int | None = None, fps: float | None 
         feed.close()
         engine.close()
         raise
-    for problem in extra.problems if extra is not None else ():
-        log.warning("%s", problem)
     pending_audio = iter(audio_events)
     next_audio = next(pending_audio, None)
     snapshots: list[dict] = []

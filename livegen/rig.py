@@ -13,8 +13,10 @@ import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from livegen.control.link import LinkFollower, LinkSession
 from livegen.control.midi import resolve_api
-from livegen.control.tempo import TAP_ACTION, AudioTempoFollower, MidiClockOut, TapTempo, leader_line
+from livegen.control.midiclock import MidiClockOut
+from livegen.control.tempo import TAP_ACTION, AudioTempoFollower, TapTempo, leader_line
 from livegen.engine import Engine
 
 log = logging.getLogger("livegen.rig")
@@ -53,10 +55,11 @@ def sink_requests(patch_requests: Iterable[tuple[str, str]], ndi: str | None = N
 
 
 class RigTempo:
-    """The tempo parts a show's patch asks for: tap tempo, the audio follower, MIDI clock out.
+    """The tempo parts a show's patch asks for: tap tempo, the audio or Link follower, MIDI clock out.
 
-    Renders attach the same leader logic without a clock (``now=None``: no MIDI clock out), so a
-    replayed show log with taps or audio events moves the tempo exactly as the live show did.
+    Renders attach the same leader logic without a clock (``now=None``: no Link peer, no MIDI
+    clock out), so a replayed show log with taps, audio or Link events moves the tempo exactly as
+    the live show did.
     """
 
     def __init__(self, engine: Engine, now: Callable[[], float] | None = None) -> None:
@@ -67,9 +70,18 @@ class RigTempo:
         if self.leader == "audio":
             engine.taps.append(AudioTempoFollower(engine.tempo))
         self.clock_out: MidiClockOut | None = None
+        self.link: LinkSession | None = None
+        self.link_follower: LinkFollower | None = None
         self.problems: list[str] = []
         if self.leader == "link":
-            self.problems.append("tempo: Ableton Link is not built in yet; the tempo stays fixed (see README)")
+            self.link_follower = LinkFollower(engine.tempo)
+            engine.taps.append(self.link_follower)
+            if now is not None:
+                try:
+                    self.link = LinkSession(engine.push, now, engine.tempo.bpm)
+                except ImportError as e:
+                    self.problems.append(f"tempo: {e}; the tempo stays at {engine.tempo.bpm:g} BPM")
+                    log.warning("%s", self.problems[-1])
         port = engine.patch.tempo.clock_out
         if now is not None and port:
             try:
@@ -80,6 +92,10 @@ class RigTempo:
 
     def status(self) -> list[str]:
         lines = [leader_line(self.leader, self.engine.tempo), *self.problems]
+        if self.link is not None:
+            lines.append(self.link.status())
+        if self.link_follower is not None and self.link_follower.problem:
+            lines.append(self.link_follower.problem)
         if self.tap.note:
             lines.append(self.tap.note)
         if self.clock_out is not None:
@@ -87,6 +103,9 @@ class RigTempo:
         return lines
 
     def close(self) -> None:
+        if self.link is not None:
+            self.link.close()
+            self.link = None
         if self.clock_out is not None:
             self.clock_out.close()
             self.clock_out = None

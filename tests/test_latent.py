@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from livegen.clock import Tempo
+from livegen.nets import ort
 from livegen.nets.generator import VAE, DCGANGenerator, save_generator
 from livegen.params import ParameterStore
 from livegen.size import Size
@@ -167,7 +168,9 @@ def vae_file(tmp_path):
 
 def test_layer_draws_frames_of_the_output_size_in_unit_range(gan_file):
     layer = GeneratorStage(GeneratorConfig(model=str(gan_file)), torch.device("cpu"))
-    assert layer.available and layer.status.startswith("generator: tiny_gan (GAN, 64 px, z=8) · ")
+    assert layer.available
+    runtime = "onnxruntime" if ort.available() else "torch"
+    assert layer.status == f"generator: tiny_gan (GAN, 64 px, z=8) · {runtime}, upscale: upsample4 (learned x4)"
     show = Show()
     for _ in range(3):
         out = layer(show.snap(), None, Size(160, 90))

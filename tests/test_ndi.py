@@ -7,33 +7,14 @@ without multicast would be set up ([output] ndi_ips).
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from netns import problem, run_story
 
 from livegen.bench.ndi import in_netns
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _netns_problem() -> str:
-    if importlib.util.find_spec("cyndilib") is None:
-        return "cyndilib is not installed (the ndi extra)"
-    try:
-        done = subprocess.run(["unshare", "-n", "sh", "-c", "ip link set lo up"], capture_output=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return f"unshare/ip unavailable: {e}"
-    if done.returncode != 0:
-        return f"no private network namespace here (unshare -n: {done.stderr.decode().strip()})"
-    return ""
-
-
-PROBLEM = _netns_problem()
+PROBLEM = problem("cyndilib", "cyndilib (the ndi extra)")
 pytestmark = pytest.mark.skipif(bool(PROBLEM), reason=PROBLEM or "runs")
 
 
@@ -47,12 +28,7 @@ def test_a_show_sends_its_frames_over_ndi_at_the_model_rate_without_the_render_t
 
 
 def test_the_camera_follows_an_ndi_source_that_goes_away_and_comes_back():
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    env.pop("NDI_CONFIG_DIR", None)
-    done = subprocess.run(["unshare", "-n", "sh", "-c", f"ip link set lo up && exec {sys.executable} "
-                           f"{ROOT / 'tests' / 'ndi_story.py'}"], env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    story = json.loads(done.stdout.strip().splitlines()[-1])
+    story = run_story("ndi_story.py")
     assert 0 <= story["red_after_s"] < 15, story  # the sender's red frames reach the show's camera
     assert story["status_while_sending"].startswith("camera: ndi") and "story-cam" in story["status_while_sending"]
     assert 0 <= story["pattern_after_s"] < 8, story  # sender gone: the test pattern, not a frozen frame

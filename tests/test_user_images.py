@@ -11,6 +11,11 @@ import torch
 from PIL import Image
 
 from livegen.nets.generator import DCGANGenerator, load_generator
+from livegen.params import ParameterStore
+from livegen.patch import load_patch
+from livegen.size import Size
+from livegen.stages import default_registry
+from livegen.stages.generator import GeneratorStage
 from livegen.train.gan import GanTrainer
 from livegen.train.gan import main as gan_main
 from livegen.train.user_images import apply_init
@@ -33,7 +38,7 @@ def photos(tmp_path):
     return folder
 
 
-def test_a_folder_of_photos_becomes_a_model_in_one_command(photos, tmp_path, monkeypatch):
+def test_a_folder_of_photos_becomes_a_model_in_one_command(photos, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "models" / "mine"
     assert gan_main(["--images", str(photos), "--out", str(out), "--steps", "3", "--ngf", "4", "--ndf", "4",
@@ -48,6 +53,14 @@ def test_a_folder_of_photos_becomes_a_model_in_one_command(photos, tmp_path, mon
     assert manifest["dataset"]["images"] == str(photos.resolve())
     run = tmp_path / "runs" / "mine"
     assert (run / "checkpoint.safetensors").exists() and (run / "samples" / "step_000002.png").exists()
+    assert "3/3" in capsys.readouterr().out  # the progress bar
+
+    # Ready to name in a patch: the show draws with it.
+    (tmp_path / "mine.toml").write_text('[generator]\nmodel = "models/mine"\n')
+    stage = GeneratorStage(load_patch(tmp_path / "mine.toml").generator, torch.device("cpu"), base=tmp_path)
+    assert stage.available and stage.status.startswith("generator: mine (GAN, 64 px, z=8)")
+    frame = stage(ParameterStore(default_registry()).snapshot(0.0), None, Size(320, 240))
+    assert frame.shape == (1, 3, 240, 320)
 
     # The same command with --resume continues (same crops, not rebuilt) up to the new step budget.
     before = (data / "train.npy").stat().st_mtime_ns

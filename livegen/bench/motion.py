@@ -5,7 +5,8 @@ Plays the walk the engine plays with the default parameters (loop mode, one loop
 with the generator at its native size, and measures the mean absolute change between consecutive
 frames (0-255 scale). "Alive" means a clearly non-zero mean; "no popping" means a small
 max/mean ratio (a pop is one frame that changes much more than its neighbours). Optionally writes
-a looping GIF strip of the walk.
+a looping GIF strip of the walk for the README (``--gif docs/generator-loop.gif``), made smaller
+(then thinned beyond every other frame) until it fits ``--max-bytes`` (2 MB).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 import torch
 
 from livegen.nets.generator import load_generator
+from livegen.paths import model_file
 from livegen.stages.generator import PARAMS
 from livegen.stages.latent import LatentWalk
 
@@ -85,10 +87,28 @@ def write_gif(frames: np.ndarray, path: str | Path, fps: float, every: int = 2, 
     return path
 
 
+def gif_within(frames: np.ndarray, path: str | Path, fps: float, every: int, size: int | None,
+               max_bytes: int, min_side: int = 96) -> dict[str, Any]:
+    """Write the GIF at most ``max_bytes`` big: a smaller frame first (motion is what the strip
+    shows, so its frame rate goes last), down to ``min_side``; then fewer frames."""
+    side = size or frames.shape[1]
+    while True:
+        gif = write_gif(frames, path, fps, every, side)
+        n = gif.stat().st_size
+        if n <= max_bytes:
+            return {"path": str(gif), "bytes": n, "every": every, "side": side, "frames": len(frames[::every])}
+        if int(side * 0.85) >= min_side:
+            side = int(side * 0.85)
+        elif every * 2 <= len(frames):
+            every += 1
+        else:
+            raise SystemExit(f"{gif}: {n} bytes even at {side} px and every {every}th frame; give fewer --seconds")
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="livegen bench motion", description="Frame-to-frame change along the default "
                                  "latent loop (30 fps) and its max/mean ratio")
-    ap.add_argument("model", help="generator .safetensors")
+    ap.add_argument("model", help="generator: models/NAME or a .safetensors file")
     ap.add_argument("--seconds", type=float, default=16.0, help="default: one whole loop (32 beats at 120 bpm)")
     ap.add_argument("--fps", type=float, default=30.0)
     ap.add_argument("--bpm", type=float, default=120.0)
@@ -97,17 +117,18 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--gif", help="also write a GIF strip of the walk here")
     ap.add_argument("--gif-every", type=int, default=2, help="keep every Nth frame in the GIF")
     ap.add_argument("--gif-size", type=int, help="GIF frame side (default: native)")
+    ap.add_argument("--max-bytes", type=int, default=2_000_000, help="shrink the GIF (side, then frames) until it "
+                    "fits this")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", help="also write the figure as JSON here")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     overrides = {} if a.speed is None else {"generator.speed": a.speed}
-    frames = walk_frames(a.model, a.seconds, a.fps, a.bpm, a.seed, **overrides)
+    frames = walk_frames(model_file(a.model), a.seconds, a.fps, a.bpm, a.seed, **overrides)
     fig = {"model": a.model, "seconds": a.seconds, "fps": a.fps, "bpm": a.bpm, "seed": a.seed, **overrides,
            **motion_figure(frames), "unit": "mean |frame(n+1) - frame(n)| per pixel and channel, 0-255, native size"}
     if a.gif:
-        gif = write_gif(frames, a.gif, a.fps, a.gif_every, a.gif_size)
-        fig["gif"] = {"path": str(gif), "bytes": gif.stat().st_size}
+        fig["gif"] = gif_within(frames, a.gif, a.fps, a.gif_every, a.gif_size, a.max_bytes)
     if a.json:
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)
         Path(a.json).write_text(json.dumps(fig, indent=2) + "\n")

@@ -31,6 +31,7 @@ from livegen.nets.style import build_net, load_style_model
 from livegen.nets.vgg import gram, load_trunk
 from livegen.paths import ROOT
 from livegen.stages.style import SPECS, OutputSmoother, run_net
+from livegen.train import command_line
 from livegen.train.style import list_images, read_rgb, square, style_target
 from livegen.train.style_data import DATA, VGG_CACHE
 
@@ -163,8 +164,10 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--skip", nargs="*", default=[], choices=["quality", "speed", "flicker", "picture"])
     ap.add_argument("--picture-frames", type=int, default=4, help="blurred held-out pictures for the "
                     "regular-pattern figure (issue 9)")
+    ap.add_argument("--picture-photos", type=int, default=4, help="held-out photos for the distinctness table")
     ap.add_argument("--json", default="", help="also write the figures to this JSON file")
-    ap.add_argument("--manifest", action="store_true", help="store the figures in the model's manifest")
+    ap.add_argument("--manifest", action="store_true", help="store the figures (and this command) in the model's "
+                    "manifest; fails when the manifest lacks the training command, data provenance or a licence")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     from livegen import paths
@@ -198,7 +201,8 @@ def main(argv: list[str]) -> int:
         from livegen.bench.regularity import bench_figures
 
         pic = bench_figures(net, keys, style_paths, Path(a.heldout), Path(a.vgg), a.threads, tnet,
-                            frames=a.picture_frames, gatys_steps=a.gatys_steps if a.gatys_photos > 0 else 0)
+                            frames=a.picture_frames, photos=a.picture_photos,
+                            gatys_steps=a.gatys_steps if a.gatys_photos > 0 else 0)
         print("  regular pattern (share of high-pass power in 8 spectral peaks; lower = less lattice):")
         for name, v in pic["regularity"].items():
             print(f"    {name:45s} {v:.4f}")
@@ -211,9 +215,46 @@ def main(argv: list[str]) -> int:
     if a.manifest:
         mpath = paths.resolve(a.model).with_suffix(".json")
         m = json.loads(mpath.read_text())
-        m["figures"] = figures
+        m["figures"] = manifest_figures(figures, argv)
         mpath.write_text(json.dumps(m, indent=2, sort_keys=True) + "\n")
+        print(f"bench style: figures -> {mpath}")
+        gaps = manifest_gaps(m)
+        if gaps:
+            print(f"bench style: the manifest does not say {'; '.join(gaps)}", file=sys.stderr)
+            return 1
     return 0
+
+
+def manifest_figures(figures: dict, argv: list[str]) -> dict:
+    """The figures a model's manifest keeps (issue 9): held-out losses, the regular-pattern and
+    distinctness tables, ms per 640x480 frame and flicker, with the command that measured them."""
+    out: dict = {"command": command_line("livegen bench style", argv), "date": time.strftime("%Y-%m-%d"),
+                 "threads": figures["threads"], "torch": figures["torch"]}
+    if "quality" in figures:
+        out["heldout_losses"] = figures["quality"]
+    if "picture" in figures:
+        pic = figures["picture"]
+        out["regular_pattern"] = pic["regularity"]
+        out["distinct"] = pic["distinct"]
+        out["picture_inputs"] = pic["inputs"]
+        if "magenta_nearest" in pic:
+            out["magenta_nearest"] = pic["magenta_nearest"]
+    if "speed" in figures:
+        out["ms_640x480"] = {name: v["640x480"] for name, v in figures["speed"].items() if isinstance(v, dict)}
+        out["load_average"] = figures["speed"]["load_average"]
+    if "flicker" in figures:
+        out["flicker"] = figures["flicker"]
+    return out
+
+
+def manifest_gaps(manifest: dict) -> list[str]:
+    """What a shipped style model's manifest must say and does not: how it was trained, on what
+    data, and each style's source and licence."""
+    training = manifest.get("training", {})
+    gaps = [f"training.{k}" for k in ("command", "content_provenance") if not training.get(k)]
+    for i, st in enumerate(manifest.get("styles", [])):
+        gaps += [f"styles[{i}].{k}" for k in ("source", "licence") if not st.get(k)]
+    return gaps
 
 
 def style_targets(a, style_paths: list[Path]) -> tuple[list[torch.Tensor], list[Path]]:

@@ -1,22 +1,32 @@
-"""MIDI clock following: 24 ticks per quarter note in, tempo and beat phase out.
+"""MIDI clock in and out: 24 ticks per quarter note.
 
-The router hands it the clock and transport events (``midi/clock``, ``start``, ``stop``,
-``continue``, ``songpos``) it drains at each frame boundary; it drives the engine's
-:class:`livegen.clock.Tempo` through ``set_bpm``/``sync``, the same object every other tempo
-change goes to. Tick stamps come from arrival times, which on a loaded machine (and with JACK's
-period-sized delivery) jitter by milliseconds, so BPM comes from a least-squares line through the
-last few beats of ticks rather than from single intervals.
+In (:class:`MidiClockFollower`): the router hands it the clock and transport events
+(``midi/clock``, ``start``, ``stop``, ``continue``, ``songpos``) it drains at each frame
+boundary; it drives the engine's :class:`livegen.clock.Tempo` through ``set_bpm``/``sync``, the
+same object every other tempo change goes to. Tick stamps come from arrival times, which on a
+loaded machine (and with JACK's period-sized delivery) jitter by milliseconds, so BPM comes from
+a least-squares line through the last few beats of ticks rather than from single intervals.
+
+Out (:class:`MidiClockOut`): clock, start and stop on a MIDI output port, following the Tempo
+whoever leads, for drum machines, lighting desks and Resolume's MIDI clock input.
 """
 
 from __future__ import annotations
 
+import math
+import threading
+import time
 from collections import deque
+from collections.abc import Callable
 
 from livegen.clock import Tempo
 from livegen.control.bus import ControlEvent
+from livegen.control.midi import _rtmidi_api as rtmidi_api
 from livegen.params import to_number
 
 PPQN = 24
+BAR = 4  # beats: MIDI Start goes out on a bar line
+START, CLOCK, STOP = 0xFA, 0xF8, 0xFC
 
 
 class MidiClockFollower:
@@ -135,3 +145,64 @@ def _line(pts: deque[tuple[int, float]] | list[tuple[int, float]]) -> tuple[floa
     b = (m * skt - sk * st) / den
     a = (st - b * sk) / m
     return t0 + a - b * n0, b
+
+
+class MidiClockOut:
+    """Sends MIDI clock (24 ppqn), start and stop on an output port, following ``tempo`` at ``now()``.
+
+    ``port`` is an existing output whose name contains it (a drum machine's MIDI in: it hears
+    Start) or else a new virtual port of that name (JACK/ALSA) that devices connect to later;
+    they then hear ticks but missed Start. Runs its own thread; ticks go out when the beat
+    position passes each 24th of a beat, so tempo changes and phase syncs from any leader are
+    followed at once. MIDI's Start means "the next clock is beat 1", so it goes out on the next
+    bar line: the drum machine's bars and livegen's (bar-quantised moves) begin together.
+    """
+
+    def __init__(self, port: str, tempo: Tempo, now: Callable[[], float], api: str) -> None:
+        import rtmidi
+
+        self.tempo = tempo
+        self.now = now
+        self.sent = 0
+        self.started = False
+        self._out = rtmidi.MidiOut(rtapi=rtmidi_api(api), name="livegen-clock")
+        existing = [i for i, n in enumerate(self._out.get_ports()) if port.lower() in n.lower()]
+        if existing:
+            self._out.open_port(existing[0])
+        else:
+            self._out.open_virtual_port(port)
+        self.port = port
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="livegen-clock-out", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        bar = BAR * PPQN
+        last: int | None = None  # the last tick sent; None until Start
+        while not self._stop.is_set():
+            pos = self.tempo.beat(self.now()) * PPQN
+            due = math.floor(pos)
+            if last is None:
+                if 0 <= due % bar < 3:  # on the bar line (a late wake-up sends the ticks since at once)
+                    self._out.send_message([START])
+                    self.started = True
+                    last = due - due % bar - 1
+                    continue
+            elif due < last or due - last > PPQN:
+                last = due  # the beat jumped (a sync, a tap): no burst of catch-up ticks
+            elif due > last:
+                self._out.send_message([CLOCK])
+                self.sent += 1
+                last += 1
+                continue
+            # Sleep to just before the next tick (at most 2 ms, so a tempo change is followed at once).
+            wait = (due + 1 - pos) / PPQN * 60.0 / max(self.tempo.bpm, 1e-3)
+            time.sleep(min(max(wait, 0.0), 0.002))
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2.0)
+        if self.started:
+            self._out.send_message([STOP])
+        self._out.close_port()
+        del self._out

@@ -7,8 +7,8 @@ detail a bilinear upsample lacks (a residual), so an untrained or failing net de
 bilinear rather than to noise. The last layer is 1×1: at ×4 it has 48 output channels, and a 3×3
 there would cost more than the rest of the net together.
 
-``Upsampler.to_frame(img, (H, W), fit)`` is what a live stage calls: the generator's picture is
-fitted to (H/scale, W/scale) with the existing cheap bicubic, then the net does the ×scale step.
+The live path (fitting the generator's picture to the frame, then this net's ×scale step) is
+:mod:`livegen.stages.upscale`; this module holds only the net and its file io.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from livegen.nets.io import ModelError, load_into, load_model, save_model
+from livegen.nets.io import build_checked, load_into, load_manifest, load_model, save_model
 
 KIND = "upsampler"
 
@@ -58,23 +58,6 @@ class Upsampler(nn.Module):
         """×scale, clamped to [0, 1]."""
         return self.forward(x).clamp_(0.0, 1.0)
 
-    @torch.no_grad()
-    def to_frame(self, img: torch.Tensor, size: tuple[int, int], fit: str = "cover") -> torch.Tensor:
-        """(N, 3, h, w) generator output -> (N, 3, H, W) frame.
-
-        The picture is first fitted (cover/contain/stretch, bicubic) to the frame size divided by
-        the scale, which is cheap at that low resolution, and the net then does the ×scale step:
-        every convolution runs at 1/scale² of the output pixels. Frame sides that are not
-        multiples of the scale are reached by cropping at most scale-1 pixels.
-        """
-        from livegen.stages.resize import fit_to_frame  # the live path's resampler (moves with the stages refactor)
-
-        H, W = size
-        s = self.scale
-        low = fit_to_frame(img, (-(-H // s), -(-W // s)), fit, "bicubic")
-        out = self.upscale(low)
-        return out[..., :H, :W]
-
     def architecture(self) -> dict[str, Any]:
         return {"kind": self.kind, "scale": self.scale, "width": self.width, "depth": self.depth}
 
@@ -93,11 +76,12 @@ def save_upsampler(path: str | Path, net: Upsampler, manifest: dict[str, Any]) -
 
 
 def load_upsampler(path: str | Path, device: str | torch.device = "cpu") -> tuple[Upsampler, dict[str, Any]]:
-    """Weights + manifest; any unusable file is a ModelError naming the file and the reason."""
+    """Weights + manifest; any unusable file is a ModelError naming the file and the reason.
+
+    The net is built only after its shapes are checked against the file (``build_checked``), so a
+    manifest describing another or an enormous net allocates nothing.
+    """
+    net = build_checked(build_upsampler, load_manifest(path)["architecture"], path)
     tensors, manifest = load_model(path)
-    try:
-        net = build_upsampler(manifest["architecture"])
-    except ValueError as e:
-        raise ModelError(f"{path}: {e}") from None
     load_into(net, {k: v.float() for k, v in tensors.items()}, path)
     return net.to(device).eval(), manifest

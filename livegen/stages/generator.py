@@ -1,9 +1,10 @@
-"""Generator stage: the latent walk, then the generator net, scaled to the output size.
+"""Generator stage: the latent walk, then the generator net, upscaled to the output size.
 
 Once per frame ``GeneratorStage.forward(snap, camera, size)`` advances the latent walk from the
 snapshot (never the wall clock), turns the walk position into a latent vector (truncation,
 principal directions ``generator.dir1..8``, the camera's own latent for VAEs), draws one image
-with the generator and scales it to the frame on the device. A missing or broken model switches
+with the generator and brings it to the frame on the device through the upscale stage
+(:mod:`livegen.stages.upscale`: the learned upsampler by default, or a plain filter). A missing or broken model switches
 the stage off with a status line; the show goes on with the other layers.
 """
 
@@ -24,10 +25,11 @@ from livegen.nets.cudagraph import GraphedGenerator
 from livegen.nets.generator import load_generator
 from livegen.nets.io import ModelError
 from livegen.params import ParamSpec
-from livegen.paths import resolve
+from livegen.paths import model_file
 from livegen.size import Size
 from livegen.stages.latent import N_DIRS, N_KEYS, LatentWalk, cached_directions
-from livegen.stages.resize import FILTERS, FITS, fit_to_frame
+from livegen.stages.resize import FITS
+from livegen.stages.upscale import Upscaler
 
 log = logging.getLogger("livegen.generator")
 
@@ -58,6 +60,8 @@ PARAMS: list[ParamSpec] = [
     *[ParamSpec(f"generator.dir{i}", default=0.0, min=-1.0, max=1.0, smoothing=0.1,
                 description=f"principal direction {i} of the model's image space (±1 = ±2 σ)")
       for i in range(1, N_DIRS + 1)],
+    ParamSpec("generator.sharpen", default=0.25, min=0.0, max=1.0, smoothing=0.1,
+              description="crispness at the output size: unsharp mask on the native picture before upscaling"),
     ParamSpec("generator.camera_mix", default=0.0, min=0.0, max=1.0, smoothing=0.2,
               description="VAE only: blend the camera frame's latent into the walk"),
     ParamSpec("generator.slot", kind="int", default=1, min=1, max=N_KEYS,
@@ -73,11 +77,12 @@ PARAMS: list[ParamSpec] = [
 class GeneratorConfig:
     """Patch section [generator]."""
 
-    model: str = ""  # path to a .safetensors generator; empty = no generator layer
+    model: str = ""  # models/NAME (or NAME.safetensors); empty = no generator layer
     enabled: bool = True
     through_style: bool = False  # route the generated image through the style stage (pipeline's choice)
     fit: str = "cover"  # cover: fill the frame, crop the overflow; contain: letterbox; stretch
-    filter: str = "bicubic"  # upscaling filter: bicubic or bilinear (or nearest for a pixel look)
+    # A learned upsampler (models/NAME) or a plain filter: bicubic, bilinear, nearest (a pixel look).
+    upscale: str = "models/upsample4"
     # Who draws the images: "auto" is ONNX Runtime on the CPU when installed, fp16 with CUDA
     # graphs on a CUDA GPU; "torch" is the plain fp32 net everywhere.
     runtime: str = "auto"
@@ -85,8 +90,8 @@ class GeneratorConfig:
     def __post_init__(self) -> None:
         if self.fit not in FITS:
             raise ConfigError("fit", f"expected one of {', '.join(FITS)}, got {self.fit!r}")
-        if self.filter not in FILTERS:
-            raise ConfigError("filter", f"expected one of {', '.join(FILTERS)}, got {self.filter!r}")
+        if not self.upscale.strip():
+            raise ConfigError("upscale", "expected a model (models/upsample4) or bicubic, bilinear, nearest")
         if self.runtime not in RUNTIMES:
             raise ConfigError("runtime", f"expected one of {', '.join(RUNTIMES)}, got {self.runtime!r}")
 
@@ -120,13 +125,14 @@ class GeneratorStage(torch.nn.Module):
         self.manifest: dict[str, Any] = {}
         self.walk: LatentWalk | None = None
         self.directions: torch.Tensor | None = None
+        self.upscaler: Upscaler | None = None
         if not cfg.enabled:
             self.status = "generator: off in patch"
             return
         if not cfg.model:
             self.status = "generator: no model configured"
             return
-        path = resolve(cfg.model, base)
+        path = model_file(cfg.model, base)
         self.path = path
         try:
             net, manifest = load_generator(path, self.device)
@@ -141,10 +147,12 @@ class GeneratorStage(torch.nn.Module):
         self._generate, runtime = pick_runtime(net, self.device, cfg.runtime)
         self.walk = LatentWalk(net.latent_dim, seed)
         self.directions = cached_directions(path, net).to(self.device)
+        self.upscaler = Upscaler(cfg.upscale, self.device, base)
         self.available = True
         name = manifest.get("name") or path.stem
         kind = "VAE" if net.can_encode else "GAN"
-        self.status = f"generator: {name} ({kind}, {net.size} px, z={net.latent_dim}) · {runtime}"
+        self.status = (f"generator: {name} ({kind}, {net.size} px, z={net.latent_dim}) · {runtime}, "
+                       f"{self.upscaler.status}")
 
     def latent(self, snap: Any, camera: torch.Tensor | None) -> torch.Tensor:
         """The (1, latent_dim) latent for this frame."""
@@ -162,13 +170,14 @@ class GeneratorStage(torch.nn.Module):
 
     def forward(self, snap: Any, camera: torch.Tensor | None, size: Size,
                 filter: str | None = None) -> torch.Tensor | None:
-        """Draw this frame's image at ``size``; ``filter`` (the frame budget's) overrides the patch's."""
+        """Draw this frame's image at ``size``; ``filter`` (the frame budget's) replaces the patch's upscale."""
         if not self.available:
             return None
+        assert self.upscaler is not None
         with torch.no_grad():
             z = self.latent(snap, camera)
             img = self._generate(z)
-            return fit_to_frame(img, size, self.cfg.fit, filter or self.cfg.filter)
+            return self.upscaler.to_frame(img, size, self.cfg.fit, filter, float(snap["generator.sharpen"]))
 
 
 def _short(e: Exception, limit: int = 90) -> str:

@@ -18,7 +18,7 @@ FITS = ("cover", "contain", "stretch")
 FILTERS = ("bicubic", "bilinear", "nearest")
 
 
-def _placement(h: int, w: int, H: int, W: int, fit: str) -> tuple[int, int]:
+def placement(h: int, w: int, H: int, W: int, fit: str) -> tuple[int, int]:
     """Scaled image size (th, tw) for the fit mode."""
     if fit == "stretch":
         return H, W
@@ -47,7 +47,7 @@ def fit_to_frame(img: torch.Tensor, size: Size, fit: str = "cover", mode: str = 
     h, w = img.shape[-2:]
     if (h, w) == (H, W):
         return img
-    th, tw = _placement(h, w, H, W, fit)
+    th, tw = placement(h, w, H, W, fit)
     if mode == "nearest" or th < h or tw < w:
         # Downscaling (rare: a big model in a small window) takes the antialiased library path.
         kw: dict[str, Any] = {} if mode == "nearest" else {"align_corners": False, "antialias": True}
@@ -66,11 +66,18 @@ def fit_to_frame(img: torch.Tensor, size: Size, fit: str = "cover", mode: str = 
     if fit == "cover" and out.shape[-2:] != (H, W):
         y, x = (out.shape[-2] - H) // 2, (out.shape[-1] - W) // 2
         out = out[..., y:y + H, x:x + W]
-    if out.shape[-2:] == (H, W):
-        return out
+    return letterbox(out, size)
+
+
+def letterbox(img: torch.Tensor, size: Size) -> torch.Tensor:
+    """A picture no larger than ``size``, centred on black at ``size`` (as is when it fills it)."""
+    H, W = size.hw
+    th, tw = img.shape[-2:]
+    if (th, tw) == (H, W):
+        return img
     canvas = torch.zeros(img.shape[0], img.shape[1], H, W, dtype=img.dtype, device=img.device)
     y, x = (H - th) // 2, (W - tw) // 2
-    canvas[..., y:y + th, x:x + tw] = out
+    canvas[..., y:y + th, x:x + tw] = img
     return canvas
 
 

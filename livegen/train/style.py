@@ -43,7 +43,7 @@ from livegen.train import (
     save_checkpoint,
     save_grid,
 )
-from livegen.train.style_data import DATA, VGG_CACHE
+from livegen.train.style_data import DATA, VGG_CACHE, dominant_hue
 
 
 @dataclass
@@ -244,8 +244,9 @@ def lr_at(cfg: TrainConfig, step: int, elapsed: float = 0.0) -> float:
 
 
 def style_sources(paths: list[str]) -> list[dict]:
-    """Titles and licences of the style images, from the data index when they came from it
-    (the index beside their ``styles/`` folder: data/style, or an unpacked GPU job archive)."""
+    """Titles, licences and measured palettes of the style images, from the data index when they
+    came from it (the index beside their ``styles/`` folder: data/style, or an unpacked GPU job
+    archive); a user's image gets its palette measured here."""
     out = []
     for p in paths:
         folder = Path(p).resolve().parent
@@ -255,10 +256,13 @@ def style_sources(paths: list[str]) -> list[dict]:
             for s in json.loads(index_path.read_text()).get("styles", []):
                 known[Path(s["file"]).name] = s
         s = known.get(Path(p).name)
-        if s:
-            out.append({k: s[k] for k in ("key", "title", "source", "licence", "origin", "palette") if k in s})
-        else:
-            out.append({"key": Path(p).stem, "title": Path(p).stem, "source": str(p), "licence": "user supplied"})
+        entry = ({k: s[k] for k in ("key", "title", "kind", "source", "licence", "origin", "palette") if k in s}
+                 if s else {"key": Path(p).stem, "title": Path(p).stem, "source": str(p), "licence": "user supplied"})
+        if "palette" not in entry:  # measured here when the index has no figure for this image
+            img = cv2.imread(str(p), cv2.IMREAD_COLOR)
+            if img is not None:
+                entry["palette"] = dominant_hue(img)
+        out.append(entry)
     return out
 
 
@@ -540,6 +544,13 @@ def main(argv: list[str]) -> int:
         if not trainer.resume() and a.export_only:
             print(f"train style: no checkpoint at {trainer.ckpt}", file=sys.stderr)
             return 1
+    if a.resume and not a.export_only and cfg.minutes and trainer.elapsed >= cfg.minutes * 60.0:
+        # --minutes is the whole run's budget (the learning-rate schedule follows it), so a resumed
+        # run with the same --minutes would train nothing and export the same weights again.
+        print(f"train style: the run has used its --minutes {cfg.minutes:g} already ({trainer.elapsed / 60:.1f} min, "
+              f"step {trainer.step}); --minutes counts the whole run across --resume: give a larger one",
+              file=sys.stderr)
+        return 1
     if not a.export_only:
         trainer.run(progress=not a.no_progress)
     # The manifest records the command that trains the model, not the one that exported it.

@@ -139,6 +139,8 @@ def add_style(model: Path, image: Path, out: Path, cfg: TrainConfig, minutes: fl
     src = style_sources([str(image)])[0]
     entry = {"key": key or src["key"], "title": title or src["title"], "source": src["source"],
              "licence": licence or src["licence"], "origin": str(image)}
+    if "palette" in src:
+        entry["palette"] = src["palette"]
     manifest = dict(manifest)
     manifest["architecture"] = net.architecture()
     manifest["styles"] = list(manifest.get("styles", [])) + [entry]

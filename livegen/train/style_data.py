@@ -34,12 +34,14 @@ class StyleSource:
     path: str
     package: str
     licence: str
+    kind: str  # painting (a classic) | graphic (abstract, high contrast)
 
 
 GCOMPRIS_RCC = Path("/usr/share/gcompris-qt/rcc")
 GCOMPRIS_BRIDGE = "gcompris:details/VincentVanGoghBridge_background.webp"
 GCOMPRIS_CAFE = "gcompris:details/Van_Gogh_The_Night_Cafe_background.webp"
 GCOMPRIS_LICENCE = "public domain painting (reproduction in gcompris-qt-data, GPL-3 per debian/copyright)"
+DRAWN, OWN = "livegen/train/graphic_styles.py", "project's own (same licence as livegen)"
 
 # Four classic paintings and four graphic looks, each dominated by a different hue (azure,
 # orange, yellow, cyan; black-and-white, red, green, magenta); the manifest records the
@@ -47,23 +49,22 @@ GCOMPRIS_LICENCE = "public domain painting (reproduction in gcompris-qt-data, GP
 STYLES: list[StyleSource] = [
     StyleSource("starry_night", "The Starry Night (Vincent van Gogh, 1889)",
                 "/usr/share/doc/opencv-doc/examples/data/starry_night.jpg", "Debian opencv-doc",
-                "public domain painting (reproduction shipped in opencv-doc)"),
+                "public domain painting (reproduction shipped in opencv-doc)", "painting"),
     StyleSource("scream", "The Scream (Edvard Munch, 1893)", "/usr/share/darknet/data/scream.jpg",
-                "Debian darknet", "public domain painting (reproduction shipped in darknet data)"),
+                "Debian darknet", "public domain painting (reproduction shipped in darknet data)", "painting"),
     StyleSource("night_cafe", "The Night Cafe (Vincent van Gogh, 1888)", GCOMPRIS_CAFE,
-                "Debian gcompris-qt-data (details.rcc)", GCOMPRIS_LICENCE),
+                "Debian gcompris-qt-data (details.rcc)", GCOMPRIS_LICENCE, "painting"),
     StyleSource("langlois_bridge", "The Langlois Bridge at Arles (Vincent van Gogh, 1888)", GCOMPRIS_BRIDGE,
-                "Debian gcompris-qt-data (details.rcc)", GCOMPRIS_LICENCE),
+                "Debian gcompris-qt-data (details.rcc)", GCOMPRIS_LICENCE, "painting"),
     StyleSource("op_art", "Op art: bent black-and-white stripes (drawn by livegen)", "project:op_art",
-                "livegen/train/graphic_styles.py", "project's own (same licence as livegen)"),
+                DRAWN, OWN, "graphic"),
     StyleSource("stained_glass", "Stained glass: red cells, black leading (drawn by livegen)",
-                "project:stained_glass", "livegen/train/graphic_styles.py", "project's own (same licence as livegen)"),
+                "project:stained_glass", DRAWN, OWN, "graphic"),
     StyleSource("acid_flow", "Acid flow: green strokes on black (drawn by livegen)", "project:acid_flow",
-                "livegen/train/graphic_styles.py", "project's own (same licence as livegen)"),
+                DRAWN, OWN, "graphic"),
     StyleSource("magenta_dots", "Magenta dots: pop-art halftone blots (drawn by livegen)", "project:magenta_dots",
-                "livegen/train/graphic_styles.py", "project's own (same licence as livegen)"),
+                DRAWN, OWN, "graphic"),
 ]
-
 
 
 def gcompris_source(dest: Path, rcc_dir: Path = GCOMPRIS_RCC) -> content_set.Source | None:
@@ -129,14 +130,10 @@ def assemble(out: Path, log=print, with_tiles: bool = True, debian: list | None 
         dest = out / "styles" / f"{s.key}.jpg"
         dest.parent.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(dest), content_set.fit(img, 1024), [cv2.IMWRITE_JPEG_QUALITY, 95])
-        index["styles"].append({"key": s.key, "title": s.title, "file": str(dest.relative_to(out)),
+        index["styles"].append({"key": s.key, "title": s.title, "kind": s.kind, "file": str(dest.relative_to(out)),
                                 "source": s.package, "licence": s.licence, "origin": s.path,
                                 "palette": dominant_hue(img)})
-    counts: dict = {}
-    for e in entries:
-        k = counts.setdefault(e.kind, {"train": 0, "heldout": 0})
-        k["heldout" if e.file.startswith("heldout/") else "train"] += 1
-    index["counts"] = counts
+    index["counts"] = content_set.count(entries)
     index["sources"] = sorted({e.source for e in entries})
     (out / "index.json").write_text(json.dumps(index, indent=1) + "\n")
     return index
@@ -171,6 +168,8 @@ def main(argv: list[str]) -> int:
           f"{len(index['styles'])} styles -> {args.out}")
     for kind, n in index["counts"].items():
         print(f"style-data:   {kind}: {n['train']} train, {n['heldout']} held out")
+    natural = index["counts"].get("natural", {"train": 0, "heldout": 0})
+    print(f"style-data: {natural['train'] + natural['heldout']} distinct natural images (photos + real footage frames)")
     if not args.skip_vgg:
         dest = convert_vgg(args.vgg, args.h5)
         if dest is None:

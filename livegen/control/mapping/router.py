@@ -26,6 +26,7 @@ from livegen.clock import Tempo
 from livegen.control.actions import Action, record_arg, scene_ref
 from livegen.control.audio import is_audio
 from livegen.control.bus import ControlEvent
+from livegen.control.link import is_link
 from livegen.control.mapping.curves import auto_steps, encoder_delta, param_range, position, shape, step_level
 from livegen.control.mapping.scheduler import BeatQueue
 from livegen.control.mapping.schema import MappingConfig, osc_sources, resolve_target
@@ -65,10 +66,12 @@ class Mapper:
     def __init__(self, registry: ParamRegistry, mappings: list[MappingConfig] | None = None,
                  aliases: dict[str, str] | None = None, tempo: Tempo | None = None,
                  midi_clock: MidiClockFollower | None = None, program_scenes: bool = True,
-                 osc_tempo: bool = False) -> None:
+                 osc_tempo: bool = False, followed_tempo: bool = False) -> None:
         self.registry = registry
         self.tempo = tempo
         self.osc_tempo = osc_tempo  # [tempo] source = "osc": /livegen/tempo/beat sets the phase
+        # [tempo] source = "audio" or "link": their events drive the tempo, hand-set bpm values are dropped.
+        self.followed_tempo = followed_tempo
         self.midi_clock = midi_clock
         self.program_scenes = program_scenes
         self._routes: dict[str, list[Route]] = {}
@@ -105,7 +108,7 @@ class Mapper:
             self.midi_clock.check(t)
         if self.tempo is not None:
             clocked = self.midi_clock is not None and self.midi_clock.present
-            self.tempo.follow_param(store, t, external=clocked)
+            self.tempo.follow_param(store, t, external=clocked or self.followed_tempo)
         for route in self._smoothed:
             st = route.state
             if "goal" not in st or st.get("smooth") == st["goal"]:
@@ -133,8 +136,8 @@ class Mapper:
         routes = self._routes.get(address)
         if routes:
             return self._run(routes, event, store)
-        if is_audio(address):
-            return []  # features no mapping uses (the tempo follower may still read them)
+        if is_audio(address) or is_link(address):
+            return []  # features no mapping uses, Link's timeline: the tempo followers read them
         hit = self.book.resolve(address)
         if hit is None:
             raise ValueError(f"{event.source} {address}: unknown address")

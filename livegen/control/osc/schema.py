@@ -167,6 +167,8 @@ def schema(registry: ParamRegistry, osc: OscConfig, mapped: Iterable[tuple[str, 
         {"address": OSC_PREFIX + "record", "args": "start | stop | toggle | 1 | 0 (none = toggle)",
          "description": "start or stop recording the show"},
         {"address": OSC_PREFIX + "quit", "args": "none", "description": "end the show"},
+        {"address": OSC_PREFIX + "tempo/tap", "args": "none (or 1)",
+         "description": "tap tempo (key T): the last taps set the BPM, the last one lands on a beat"},
         {"address": TEMPO_BEAT, "args": "beat position [, bpm]",
          "description": "with [tempo] source = \"osc\": the sender's beat (e.g. a beat counter) sets the phase"},
     ]
