@@ -52,7 +52,8 @@ class CudaGLTexture:
         self._rt = cudart
         self.size = size
         err, self._resource = cudart.cudaGraphicsGLRegisterImage(
-            int(texture), GL.GL_TEXTURE_2D, cudart.cudaGraphicsRegisterFlags.cudaGraphicsRegisterFlagsWriteDiscard)
+            int(texture), int(GL.GL_TEXTURE_2D),
+            int(cudart.cudaGraphicsRegisterFlags.cudaGraphicsRegisterFlagsWriteDiscard))
         self._check(err, "cudaGraphicsGLRegisterImage")
 
     def _check(self, err: Any, what: str) -> None:
