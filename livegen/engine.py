@@ -49,7 +49,17 @@ CameraRead = Callable[[float], tuple[np.ndarray | None, int]]
 
 
 class ErrorLog:
-    """Reports each distinct problem once, then a count at most every ``every`` seconds."""
+    """Reports each distinct problem once, then a count at most every ``every`` seconds.
+
+    Every report is counted in ``total``. Memory and the log stay bounded however many distinct
+    problems arrive (weeks of a sender spraying random addresses): the table keeps the
+    ``MAX_DISTINCT`` most recently seen messages, and at most ``MAX_NEW_LINES`` new messages are
+    logged per ``every`` seconds; past that, one line says how many were counted but not logged.
+    """
+
+    MAX_CHARS = 300  # a hostile value (a 20 KB scene name) must not fill the log and the HUD
+    MAX_DISTINCT = 1000
+    MAX_NEW_LINES = 50
 
     def __init__(self, every: float = 5.0) -> None:
         self.every = every
@@ -57,22 +67,35 @@ class ErrorLog:
         self._last_logged: dict[str, float] = {}
         self.last = ""
         self.total = 0
-
-    MAX_CHARS = 300  # a hostile value (a 20 KB scene name) must not fill the log and the HUD
+        self.unlogged = 0  # new messages past the log budget: counted, not written out
+        self._window_start = -math.inf
+        self._window_lines = 0
+        self._window_unlogged = 0
 
     def report(self, message: str) -> None:
         if len(message) > self.MAX_CHARS:
             message = message[: self.MAX_CHARS - 1] + "…"
         self.total += 1
-        if message not in self.counts and len(self.counts) >= 1000:
-            # Weeks of a sender spraying random addresses must not grow memory without end.
-            self.counts.clear()
-            self._last_logged.clear()
-        n = self.counts.get(message, 0) + 1
+        n = self.counts.pop(message, 0) + 1
+        if n == 1 and len(self.counts) >= self.MAX_DISTINCT:
+            # Forget the message seen longest ago (dicts keep insertion order; a repeat moves to the end).
+            oldest = next(iter(self.counts))
+            del self.counts[oldest]
+            self._last_logged.pop(oldest, None)
         self.counts[message] = n
         self.last = message if n == 1 else f"{message} (x{n})"
         now = time.monotonic()
-        if n == 1 or now - self._last_logged.get(message, 0.0) >= self.every:
+        if now - self._window_start >= self.every:
+            if self._window_unlogged:
+                log.warning("%d more distinct problems in %.0f s were counted but not logged (%d in all)",
+                            self._window_unlogged, self.every, self.total)
+            self._window_start, self._window_lines, self._window_unlogged = now, 0, 0
+        if n == 1 or now - self._last_logged.get(message, -math.inf) >= self.every:
+            if self._window_lines >= self.MAX_NEW_LINES:
+                self.unlogged += 1
+                self._window_unlogged += 1
+                return
+            self._window_lines += 1
             self._last_logged[message] = now
             log.warning("%s%s", message, "" if n == 1 else f" (seen {n} times)")
 
@@ -176,7 +199,11 @@ class Engine:
         self.bus.push(event)
 
     def _apply_events(self, t: float) -> list[ControlEvent]:
-        events = self.bus.drain(t, limits.FRAME_EVENTS_MAX)  # a flood waits for later frames
+        events = self.bus.drain(t, limits.FRAME_EVENTS_MAX)
+        if len(events) == limits.FRAME_EVENTS_MAX and self.bus.has_due(t):
+            # A flood waits for later frames instead of stalling this one; nothing is dropped.
+            self.errors.report(f"control flood: over {limits.FRAME_EVENTS_MAX} events due in one frame, "
+                               "the rest wait for the next frames")
         applied: list[ControlEvent] = []
         floor = self._prev_t if self.frame > 0 else float("-inf")
         last = floor

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 import torch
 
+from livegen import limits
 from livegen.control.bus import ControlEvent
-from livegen.engine import Engine
+from livegen.engine import Engine, ErrorLog
 from livegen.patch import parse_patch
 
 
@@ -84,13 +87,42 @@ def test_future_dated_events_wait_for_their_frame():
     assert e.store.targets["master.fade"] == 0.0
 
 
-def test_weeks_of_distinct_bad_addresses_do_not_grow_the_error_table_without_end():
+def test_weeks_of_distinct_bad_addresses_do_not_grow_the_error_table_without_end(caplog):
+    """A sender sprays 2500 random addresses in one burst: each is counted, none is lost, memory stays bounded."""
     e = engine()
     for i in range(2500):
         e.push(ControlEvent(0.0, "osc", f"/random/{i}", 1.0))
-    e.tick(0.0)
-    assert e.errors.total == 2500
-    assert len(e.errors.counts) <= 1000
+    e.push(ControlEvent(0.0, "osc", "/livegen/master/fade", 0.25))  # a real control behind the burst
+    frames = 0
+    with caplog.at_level(logging.WARNING, logger="livegen"):
+        while len(e.bus):
+            e.tick(frames / 30)
+            frames += 1
+    # The burst is spread over frames by the per-frame cap (a flood never stalls one frame) ...
+    assert frames == 3
+    flood = f"control flood: over {limits.FRAME_EVENTS_MAX} events due in one frame, the rest wait for the next frames"
+    assert caplog.records[0].getMessage() == flood  # reported once, then counted
+    # ... every bad address is counted (and each capped frame), and the fader behind them still lands.
+    assert e.errors.total == 2500 + 2
+    assert e.store.targets["master.fade"] == 0.25
+    # The table keeps the most recent problems only, and the log is not flooded line by line.
+    assert len(e.errors.counts) == ErrorLog.MAX_DISTINCT
+    assert "control: osc /random/2499: unknown address" in e.errors.counts
+    assert "control: osc /random/0: unknown address" not in e.errors.counts
+    assert len(caplog.records) <= ErrorLog.MAX_NEW_LINES
+    assert e.errors.unlogged == e.errors.total - len(caplog.records)
+
+
+def test_a_repeated_problem_stays_in_the_table_while_new_ones_push_out_the_oldest():
+    errors = ErrorLog()
+    errors.report("camera lost")
+    for i in range(ErrorLog.MAX_DISTINCT - 1):
+        errors.report(f"bad value {i}")
+    errors.report("camera lost")  # seen again: now the most recent
+    errors.report("one more")
+    assert errors.counts["camera lost"] == 2
+    assert "bad value 0" not in errors.counts
+    assert len(errors.counts) == ErrorLog.MAX_DISTINCT
 
 
 def test_the_shipped_default_patch_renders_every_layer_without_a_reported_problem():

@@ -135,6 +135,14 @@ class ControlBus:
                 self._scheduled, self._next_scheduled = [], 0
         return out
 
+    def has_due(self, until: float) -> bool:
+        """True if an event with ``t <= until`` is still queued (a capped drain left some behind)."""
+        with self._lock:
+            return bool((self._heap and self._heap[0][0] <= until)
+                        or (self._next_scheduled < len(self._scheduled)
+                            and self._scheduled[self._next_scheduled][0] <= until)
+                        or any(t <= until for t, _, _ in self._latest.values()))
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._heap) + len(self._latest) + len(self._scheduled) - self._next_scheduled
