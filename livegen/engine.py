@@ -176,6 +176,7 @@ class Engine:
         self.errors = ErrorLog()
         self.watcher = PatchWatcher(patch.source_path, self.registry) if watch and patch.source_path else None
         self.recorder: ShowRecorder | None = None
+        self.recording_problem = ""  # why a show log was not saved whole ("" while all went well)
         self.recording_allowed = True  # renders turn this off: a replayed "record" writes nothing there
         self.budget: FrameBudget | None = None  # set by live shows (see adapt_to_budget)
         self.record_dir = Path.cwd()  # where a "record" control puts its show logs
@@ -313,7 +314,11 @@ class Engine:
                 recorder.close()
                 log.info("recording saved: %s", recorder.path)
             except OSError as e:
-                self.errors.report(f"recording {recorder.path} not saved whole: {e}")
+                self._recording_failed(recorder, e)
+
+    def _recording_failed(self, recorder: ShowRecorder, e: OSError) -> None:
+        self.recording_problem = f"recording {recorder.path} not saved whole: {e.strerror or e}"
+        self.errors.report(self.recording_problem)
 
     # -- hot reload -----------------------------------------------------------------------
     def _check_patch(self, t: float) -> None:
@@ -399,8 +404,13 @@ class Engine:
             try:
                 self.recorder.log_frame(self.frame, t, applied)
             except OSError as e:
-                self.errors.report(f"recording stopped: {e}")
-                self.recorder = None
+                # A full disk: the show goes on, the recording stops here and says so.
+                recorder, self.recorder = self.recorder, None
+                self._recording_failed(recorder, e)
+                try:
+                    recorder.close()
+                except OSError:
+                    pass  # the same failure, already reported
         self._prev_t = t
         self.frame += 1
         return frame

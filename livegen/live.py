@@ -309,6 +309,14 @@ class LiveShow:
 
 
 def run(patch: Patch, seconds: float | None = None, **options: Any) -> int:
-    """Play ``patch`` live in a window (``livegen run``); options as for :class:`LiveShow`."""
+    """Play ``patch`` live in a window (``livegen run``); options as for :class:`LiveShow`.
+
+    Returns 1 when a show log was asked for but not saved whole (a full disk): the show itself
+    went on, but the file is not what the user will expect to find.
+    """
     with LiveShow(patch, **options) as show:
-        return show.play(seconds)
+        code = show.play(seconds)
+    if show.engine.recording_problem:
+        log.error("%s", show.engine.recording_problem)
+        return code or 1
+    return code

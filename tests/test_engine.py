@@ -150,3 +150,14 @@ def test_the_generated_image_can_be_routed_through_the_style_net():
     a, b = plain.tick(0.0), routed.tick(0.0)
     assert routed.errors.total == 0, routed.errors.last
     assert not torch.equal(a, b), "the generator layer (on top, mix 1.0) now shows the styled image"
+
+
+def test_a_record_control_that_cannot_start_a_recording_leaves_the_other_controls_of_its_frame(tmp_path):
+    e = engine()
+    e.record_dir = tmp_path / "not-a-folder"
+    e.record_dir.write_text("a file where the show logs should go")
+    e.push(ControlEvent(0.0, "osc", "/livegen/record", "start"))
+    e.push(ControlEvent(0.0, "osc", "/livegen/master/fade", 0.25))
+    e.tick(0.0)
+    assert e.recorder is None and e.errors.last.startswith("recording not started: ")
+    assert e.store.targets["master.fade"] == 0.25

@@ -128,6 +128,35 @@ def test_a_second_recording_with_the_same_name_never_overwrites_the_first(tmp_pa
     assert b'"patch":"c"' in path.read_bytes()
 
 
+# ---- issue 14.1: a show log on a disk that fills up during `run --record` --------------------------------
+
+@pytest.fixture
+def nearly_full_disk(tmp_path):
+    """A real 64 KiB filesystem (tmpfs) with one 4 KiB page left: room for a show log's header, not its show."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True)
+    if res.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root): {res.stderr.decode().strip()}")
+    try:
+        (mount / "ballast").write_bytes(b"\0" * 60 * 1024)
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_run_keeps_playing_when_the_disk_fills_under_its_recording_and_exits_non_zero(nearly_full_disk):
+    log = nearly_full_disk / "show.jsonl"
+    env = dict(os.environ, SDL_VIDEODRIVER="dummy", OMP_NUM_THREADS="1")
+    res = subprocess.run([sys.executable, "-m", "livegen", "run", "--seconds", "5", "--size", "64x48",
+                          "--threads", "1", "--record", str(log)], capture_output=True, text=True, timeout=240, env=env)
+    assert res.returncode == 1, res.stderr
+    assert "Traceback" not in res.stderr
+    assert f"recording {log} not saved whole: No space left on device" in res.stderr.splitlines()[-1]
+    lines = log.read_text().splitlines()
+    assert json.loads(lines[0])["livegen_show"], "the header made it"
+
+
 # ---- issue 14.7: the MIDI system restarts while no port is open ---------------------------------------
 
 def test_midi_comes_back_after_the_jack_server_restarts_with_no_port_open(jack_server, monkeypatch, caplog):
