@@ -23,6 +23,7 @@ from pathlib import Path
 import jack_fixture
 import mido
 import pytest
+from disks import small_tmpfs
 from waiting import wait_for
 
 from livegen import limits
@@ -133,16 +134,9 @@ def test_a_second_recording_with_the_same_name_never_overwrites_the_first(tmp_pa
 @pytest.fixture
 def nearly_full_disk(tmp_path):
     """A real 64 KiB filesystem (tmpfs) with one 4 KiB page left: room for a show log's header, not its show."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True)
-    if res.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here (needs root): {res.stderr.decode().strip()}")
-    try:
+    with small_tmpfs(tmp_path / "disk", "64k") as mount:
         (mount / "ballast").write_bytes(b"\0" * 60 * 1024)
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def test_run_keeps_playing_when_the_disk_fills_under_its_recording_and_exits_non_zero(nearly_full_disk):
