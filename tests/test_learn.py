@@ -61,3 +61,49 @@ def test_learning_plain_scene_from_a_pad_is_skipped_with_a_reason(registry):
     assert "a scene pad needs the scene it recalls" in learn.skipped
     mapping = learn.offer(ControlEvent(0.1, "midi", "midi/program/1", 3))
     assert mapping is not None and mapping.source == "midi/program/1"
+
+
+def test_the_window_learn_prompt_asks_only_for_what_is_listening(midi_out, tmp_path, monkeypatch):
+    """L in the window, then a parameter: the prompt follows the inputs as they come and go."""
+    import torch
+
+    from livegen.clock import WallClock
+    from livegen.control.inputs import start_inputs
+    from livegen.engine import Engine
+    from livegen.live import LiveRunner
+    from livegen.patch import parse_patch
+    from livegen.sinks.window import WindowSink
+    from waiting import wait_for
+
+    def runner_for(text: str) -> tuple[LiveRunner, object, WindowSink]:
+        patch = parse_patch(text)
+        engine = Engine(patch, torch.device("cpu"), (32, 24), camera=lambda t: (None, 0))
+        inputs = start_inputs(patch.osc, patch.midi, patch.mappings, engine.bus, time.monotonic, engine.registry)
+        window = WindowSink((32, 24), operator=False)
+        runner = LiveRunner(engine, window, WallClock(), controls=inputs)
+        for cmd in ("learn", "enter"):
+            runner.learn.command(cmd)
+        return runner, inputs, window
+
+    name = f"{TAG}-prompt"
+    base = f'name = "p"\n[midi]\ninputs = ["{name}"]\nrescan = 0.1\n'
+    runner, inputs, window = runner_for(base + "[osc]\nenabled = false\n")
+    try:
+        [line] = runner.learn.hud_lines()
+        assert line.startswith("MIDI learn — nothing to learn from yet (midi (jack): waiting for ")
+        assert "OSC is off): plug in a controller for tempo.bpm" in line
+        midi_out(name)  # the controller is plugged in
+        assert wait_for(lambda: inputs.midi.ports)
+        assert runner.learn.hud_lines() == ["MIDI learn — move a control for tempo.bpm (Esc cancels)"]
+    finally:
+        inputs.close()
+        window.close()
+
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", f"{TAG}-nobody")  # no MIDI system at all, OSC on
+    runner, inputs, window = runner_for(base.replace(name, "nothing") + '[osc]\nport = 0\n')
+    try:
+        [line] = runner.learn.hud_lines()
+        assert line.startswith(f"MIDI learn — send OSC to 127.0.0.1:{inputs.osc.port} (midi (jack): no MIDI system")
+    finally:
+        inputs.close()
+        window.close()
