@@ -9,11 +9,18 @@ import time
 
 import jack_fixture
 import mido
+import torch
+from waiting import wait_for
 
+from livegen.clock import WallClock
 from livegen.control.bus import ControlEvent
+from livegen.control.inputs import start_inputs
 from livegen.control.learn import MidiLearn
 from livegen.control_cli import learn_main
-from livegen.patch import load_patch
+from livegen.engine import Engine
+from livegen.live import LiveRunner
+from livegen.patch import load_patch, parse_patch
+from livegen.sinks.window import WindowSink
 
 jack_server = jack_fixture.jack_server
 midi_out = jack_fixture.midi_out
@@ -63,18 +70,8 @@ def test_learning_plain_scene_from_a_pad_is_skipped_with_a_reason(registry):
     assert mapping is not None and mapping.source == "midi/program/1"
 
 
-def test_the_window_learn_prompt_asks_only_for_what_is_listening(midi_out, tmp_path, monkeypatch):
+def test_the_window_learn_prompt_asks_only_for_what_is_listening(midi_out, monkeypatch):
     """L in the window, then a parameter: the prompt follows the inputs as they come and go."""
-    import torch
-
-    from livegen.clock import WallClock
-    from livegen.control.inputs import start_inputs
-    from livegen.engine import Engine
-    from livegen.live import LiveRunner
-    from livegen.patch import parse_patch
-    from livegen.sinks.window import WindowSink
-    from waiting import wait_for
-
     def runner_for(text: str) -> tuple[LiveRunner, object, WindowSink]:
         patch = parse_patch(text)
         engine = Engine(patch, torch.device("cpu"), (32, 24), camera=lambda t: (None, 0))
