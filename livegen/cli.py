@@ -177,10 +177,12 @@ def _midi_ports() -> dict:
     """MIDI ports through the API the show's MIDI input would use (the platform's; on Linux ALSA, else JACK)."""
     import mido
 
-    from livegen.control.midi import resolve_api
+    from livegen.control.midi import quiet_libjack, resolve_api
 
     api = {"alsa": "LINUX_ALSA", "jack": "UNIX_JACK", "coremidi": "MACOSX_CORE", "winmm": "WINDOWS_MM"}
     backend = "mido.backends.rtmidi/" + api[resolve_api("auto")]
+    if resolve_api("auto") == "jack":
+        quiet_libjack()  # no JACK server is a normal answer here, not five lines of libjack
     try:
         b = mido.Backend(backend, load=True)
         return {"midi_backend": backend, "midi_inputs": b.get_input_names(), "midi_outputs": b.get_output_names()}

@@ -271,3 +271,22 @@ def test_inputs_come_back_after_the_jack_server_itself_restarts(jack_server, mon
             out.close()
         proc.terminate()
         proc.wait()
+
+
+def test_with_no_jack_server_the_show_says_so_once_and_libjack_keeps_quiet(registry, monkeypatch, capfd, caplog):
+    """libjack would print five lines to stderr at every look for a server."""
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", f"{TAG}-nobody")
+    monkeypatch.setenv("JACK_NO_START_SERVER", "1")
+    patch = parse_patch('[osc]\nenabled = false\n[midi]\napi = "jack"\nrescan = 0.05\n', registry=registry)
+    with caplog.at_level("DEBUG", logger="livegen.midi"):
+        inputs = start_inputs(patch.osc, patch.midi, [], ControlBus(), time.monotonic, registry)
+        midi = inputs.midi
+        try:
+            midi.scan()
+            midi.scan()
+        finally:
+            inputs.close()
+    assert "Cannot connect to server" not in capfd.readouterr().err
+    said = [r.getMessage() for r in caplog.records]
+    assert sum("no MIDI system (jack)" in m for m in said) == 1, said
+    assert "JACK server not running" in midi.error, "rtmidi's reason is kept for the HUD"

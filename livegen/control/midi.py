@@ -10,6 +10,7 @@ understands (the kinds table in :mod:`livegen.control.midikinds`). Show files (.
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
 import logging
 import os
 import sys
@@ -75,7 +76,44 @@ def _rtmidi_api(api: str) -> int:
     if api == "jack":
         # A client must never start a JACK server by itself in the middle of a show.
         os.environ.setdefault("JACK_NO_START_SERVER", "1")
+        quiet_libjack()
     return number
+
+
+_JACK_QUIET: list[str] = []  # the libjack already told to keep quiet
+
+
+def quiet_libjack() -> None:
+    """Stop libjack printing its own messages to stderr.
+
+    Without a JACK server, every look for one makes libjack print five lines ("Cannot connect
+    to server socket ...") every few seconds; livegen says it once, in plain words, with the
+    reason rtmidi gives. This sets the printers of the libjack that python-rtmidi loaded (its
+    wheels bundle their own copy) to C's ``strlen``: a function of one string that has no
+    effect. A Python callback would take the GIL on JACK's own threads, which must never wait.
+    """
+    import rtmidi  # noqa: F401 — loads the libjack it links, so that /proc/self/maps names it
+
+    if _JACK_QUIET:
+        return
+    path = None
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as maps:
+            path = next((line.split()[-1] for line in maps if "libjack" in line.rsplit("/", 1)[-1]), None)
+    except OSError:
+        pass  # not Linux: the system's libjack
+    path = path or ctypes.util.find_library("jack")
+    if not path:
+        return
+    try:
+        lib = ctypes.CDLL(path)
+        silent = ctypes.cast(ctypes.CDLL(None).strlen, ctypes.c_void_p)
+        lib.jack_set_error_function(silent)
+        lib.jack_set_info_function(silent)
+    except (OSError, AttributeError, TypeError) as e:
+        log.debug("midi: libjack messages stay on stderr (%s)", e)
+        return
+    _JACK_QUIET.append(path)
 
 
 class MidiInputs:
