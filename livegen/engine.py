@@ -181,6 +181,8 @@ class Engine:
         self.budget: FrameBudget | None = None  # set by live shows (see adapt_to_budget)
         self.record_dir = Path.cwd()  # where a "record" control puts its show logs
         self._hashes = ModelHashes(self._model_paths())
+        self._layer_build: tuple[threading.Thread, Patch, dict[str, Any]] | None = None
+        self._layers_wanted: Patch | None = None  # a save that came while a build was running
         self.recent: deque[str] = deque(maxlen=4)
         self.last_frame: torch.Tensor | None = None
         self.last_snapshot: Snapshot | None = None
@@ -348,7 +350,7 @@ class Engine:
         if asdict(new.autopilot) != asdict(old.autopilot):
             self.autopilot = self._make_autopilot(new)
         if any(asdict(getattr(new, k)) != asdict(getattr(old, k)) for k in ("style", "generator", "palette")):
-            self._reload_layers(old, new)
+            self._reload_layers(new)
         if (new.output.size, new.device, new.seed) != (old.output.size, old.device, old.seed):
             self.notes = ["output size, device or seed changed: restart livegen to apply"]
         for hook in self.on_patch_reload:
@@ -356,24 +358,63 @@ class Engine:
         self.recent.append(f"patch reloaded: {new.name}")
         log.info("patch reloaded: %s", new.source_path)
 
-    def _reload_layers(self, old: Patch, new: Patch) -> None:
-        fresh = Pipeline(new.style, new.generator, self.device, self.pipeline.size,
-                         seed=new.seed, base=new.base_dir, palette=new.palette)
-        # A model that fails to load must not take down a layer that was working.
-        for attr, cfg in (("style", new.style), ("generator", new.generator)):
-            layer_new, layer_old = getattr(fresh, attr), getattr(self.pipeline, attr)
-            if layer_new is not None and cfg.model and not layer_new.available and layer_old is not None \
-                    and layer_old.available:
-                self.errors.report(f"{layer_new.status} — keeping the previous {attr} model")
-                setattr(fresh, attr, layer_old)
-        fresh.timer = self.pipeline.timer
-        fresh.quality = self.pipeline.quality
-        self.pipeline = fresh
+    def _reload_layers(self, new: Patch) -> None:
+        """Build ``new``'s layers on a helper thread; frames keep the current ones until they are ready.
+
+        Loading a model takes from a few hundred ms to seconds: on the render thread that would
+        freeze the show. A save made while a build runs is built next (only the newest counts).
+        """
+        self._layers_wanted = new
+        self._start_layer_build()
+
+    def _start_layer_build(self) -> None:
+        if self._layer_build is not None or self._layers_wanted is None:
+            return
+        new, self._layers_wanted = self._layers_wanted, None
+        size, device = self.pipeline.size, self.device
+        box: dict[str, Any] = {}
+
+        def build() -> None:
+            try:
+                box["pipeline"] = Pipeline(new.style, new.generator, device, size, seed=new.seed,
+                                           base=new.base_dir, palette=new.palette)
+            except Exception as e:  # noqa: BLE001 — reported on the render thread, old layers kept
+                box["error"] = e
+
+        thread = threading.Thread(target=build, name="livegen-layer-reload", daemon=True)
+        thread.start()
+        self._layer_build = (thread, new, box)
+
+    def _swap_layers(self) -> None:
+        """At a frame boundary: switch to layers built since the last frame, if any."""
+        if self._layer_build is None or self._layer_build[0].is_alive():
+            return
+        _, new, box = self._layer_build
+        self._layer_build = None
+        if "error" in box:
+            e = box["error"]
+            self.errors.report(f"patch reload: layers not rebuilt, old ones kept: {type(e).__name__}: {e}")
+        else:
+            fresh: Pipeline = box["pipeline"]
+            # A model that fails to load must not take down a layer that was working.
+            for attr, cfg in (("style", new.style), ("generator", new.generator)):
+                layer_new, layer_old = getattr(fresh, attr), getattr(self.pipeline, attr)
+                if layer_new is not None and cfg.model and not layer_new.available and layer_old is not None \
+                        and layer_old.available:
+                    self.errors.report(f"{layer_new.status} — keeping the previous {attr} model")
+                    setattr(fresh, attr, layer_old)
+            fresh.timer = self.pipeline.timer
+            fresh.quality = self.pipeline.quality
+            self.pipeline = fresh
+            self._hashes = ModelHashes(self._model_paths())  # show logs started from now name these models
+            self.recent.append("layers reloaded")
+        self._start_layer_build()
 
     # -- the frame ------------------------------------------------------------------------
     def tick(self, t: float) -> torch.Tensor:
         """Make the frame for clock time t (seconds since the show started)."""
         self._check_patch(t)
+        self._swap_layers()
         dt = max(t - self._prev_t, 0.0) if self.frame > 0 else max(t, 0.0)
         try:
             for action, value in self.mapper.begin_frame(t, self.store) or ():
