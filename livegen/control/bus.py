@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from livegen import limits
+
 
 @dataclass(frozen=True)
 class ControlEvent:
@@ -52,7 +54,7 @@ class ControlBus:
     it is read in place and never counts against that cap.
     """
 
-    def __init__(self, max_events: int = 1_000_000) -> None:
+    def __init__(self, max_events: int = limits.CONTROL_QUEUE_MAX) -> None:
         self._heap: list[tuple[float, int, ControlEvent]] = []
         self._latest: dict[str, tuple[float, int, ControlEvent]] = {}
         self._seq = itertools.count()  # keeps arrival order for equal timestamps
