@@ -4,6 +4,7 @@ and a pad that must light up; real JACK ports (tests/jack_fixture.py) and real p
 from __future__ import annotations
 
 import os
+import socket
 import threading
 import time
 
@@ -12,10 +13,12 @@ import mido
 import torch
 from waiting import wait_for
 
+from livegen import paths
 from livegen.clock import WallClock
 from livegen.control.bus import ControlEvent
 from livegen.control.inputs import start_inputs
 from livegen.control.learn import MidiLearn
+from livegen.control.osc.wire import encode_message
 from livegen.control_cli import learn_main
 from livegen.engine import Engine
 from livegen.live import LiveRunner
@@ -104,3 +107,35 @@ def test_the_window_learn_prompt_asks_only_for_what_is_listening(midi_out, monke
     finally:
         inputs.close()
         window.close()
+
+
+def test_learn_into_a_patch_named_without_a_path_writes_that_patch(tmp_path, monkeypatch, capsys):
+    """`livegen learn style.mix --patch myshow` from any folder, taught by an OSC fader."""
+    shipped = tmp_path / "patches"
+    shipped.mkdir()
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    (shipped / "myshow.toml").write_text(f'name = "myshow"\n[midi]\nenabled = false\n[osc]\nport = {port}\n')
+    monkeypatch.setattr(paths, "PATCHES", shipped)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result: dict[str, object] = {}
+    worker = threading.Thread(target=lambda: result.update(
+        rc=learn_main(["style.mix", "--patch", "myshow", "--timeout", "30"])))
+    worker.start()
+    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        value = 0.0
+        while worker.is_alive():
+            value = (value + 0.1) % 1.0
+            tx.sendto(encode_message("/td/fader1", value), ("127.0.0.1", port))
+            worker.join(0.1)
+    finally:
+        tx.close()
+    assert result["rc"] == 0, capsys.readouterr().err
+    [mapping] = load_patch(shipped / "myshow.toml").mappings
+    assert (mapping.source, mapping.target) == ("/td/fader1", "style.mix")
+    assert list(elsewhere.iterdir()) == []
