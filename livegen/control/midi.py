@@ -190,7 +190,10 @@ class MidiInputs:
             fresh: list[str] | None = None
             if self._scanner is not None and now >= self._next_probe:
                 self._next_probe = now + self.probe_every
-                fresh = self._probe() if self._open else self._fresh_ports()
+                if not self._open:
+                    fresh = self._fresh_ports()
+                elif self.api == "jack":  # only a JACK server restarts under its clients
+                    self._probe()
             if self._scanner is None:
                 try:
                     self._scanner = rtmidi.MidiIn(rtapi=self.rtapi, name=f"{self.client_name}-scan")
@@ -211,7 +214,7 @@ class MidiInputs:
                 # A fresh client sees a wanted port the long-lived one does not: the scan client
                 # belongs to a MIDI server that restarted (with no port of ours open to notice it).
                 log.warning("midi: the MIDI system (%s) restarted; looking for ports again", self.api)
-                _abandon(self._scanner)
+                abandon(self._scanner)
                 self._scanner = rtmidi.MidiIn(rtapi=self.rtapi, name=f"{self.client_name}-scan")
                 names = self._scanner.get_ports()
             for name in list(self._open):
@@ -268,7 +271,7 @@ class MidiInputs:
             self._close_port(name, server_gone)
         if self._scanner is not None:
             if server_gone:
-                _abandon(self._scanner)
+                abandon(self._scanner)
             else:
                 try:
                     self._scanner.delete()
@@ -303,7 +306,7 @@ class MidiInputs:
         if port is None:
             return
         if server_gone:
-            _abandon(port)
+            abandon(port)
             return
         try:
             port.cancel_callback()
@@ -349,7 +352,7 @@ class MidiInputs:
 _ABANDONED: list[Any] = []
 
 
-def _abandon(client: Any) -> None:
+def abandon(client: Any) -> None:
     """Never free an rtmidi client whose JACK server died.
 
     libjack frees such clients' memory when the next client fails to connect; closing or
