@@ -96,6 +96,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     patch = _load(args.patch, "run")
     outputs = sink_requests(patch.output.sink_requests(), args.ndi, args.spout, args.syphon, args.virtual_camera)
+    # SIGTERM (systemd, docker stop) ends the show as Esc does: the runner stops on KeyboardInterrupt and
+    # the show log, outputs and windows are closed in order. Set here, SDL keeps it (it only takes defaults).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         return run(patch, seconds=args.seconds, size=args.size, device=args.device, camera=args.camera,
                    record=args.record, force=args.force, fullscreen=args.fullscreen, display=args.display, hud=args.hud,
