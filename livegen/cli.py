@@ -96,6 +96,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     patch = _load(args.patch, "run")
     outputs = sink_requests(patch.output.sink_requests(), args.ndi, args.spout, args.syphon, args.virtual_camera)
+    # SIGTERM (systemd, docker stop) ends the show as Esc does: the runner stops on KeyboardInterrupt and
+    # the show log, outputs and windows are closed in order. Set here, SDL keeps it (it only takes defaults).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         return run(patch, seconds=args.seconds, size=args.size, device=args.device, camera=args.camera,
                    record=args.record, force=args.force, fullscreen=args.fullscreen, display=args.display, hud=args.hud,
@@ -174,12 +177,15 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 
 def _midi_ports() -> dict:
-    """MIDI ports through the same API the show's MIDI input would use (ALSA, else JACK)."""
+    """MIDI ports through the API the show's MIDI input would use (the platform's; on Linux ALSA, else JACK)."""
     import mido
 
-    from livegen.control.midi import resolve_api
+    from livegen.control.midi import quiet_libjack, resolve_api
 
-    backend = "mido.backends.rtmidi/" + ("UNIX_JACK" if resolve_api("auto") == "jack" else "LINUX_ALSA")
+    api = {"alsa": "LINUX_ALSA", "jack": "UNIX_JACK", "coremidi": "MACOSX_CORE", "winmm": "WINDOWS_MM"}
+    backend = "mido.backends.rtmidi/" + api[resolve_api("auto")]
+    if resolve_api("auto") == "jack":
+        quiet_libjack()  # no JACK server is a normal answer here, not five lines of libjack
     try:
         b = mido.Backend(backend, load=True)
         return {"midi_backend": backend, "midi_inputs": b.get_input_names(), "midi_outputs": b.get_output_names()}
@@ -237,7 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Live neural visuals: GAN/VAE latent walks and real-time style "
                                 "transfer, played with OSC and MIDI.",
                                 epilog=_tree_listing(), formatter_class=_HelpFormatter)
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging, and tracebacks for errors")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="debug logging, and tracebacks for errors (also after any command)")
     p.add_argument("--version", action="version", version=f"livegen {_version()}")
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND", help=argparse.SUPPRESS, prog="livegen")
     fmt = {"formatter_class": _HelpFormatter}
@@ -337,8 +344,13 @@ def main(argv: list[str] | None = None) -> int:
     if argv[at:at + 1] == ["bench"] and (len(argv) == at + 1 or
                                          (argv[at + 1].startswith("-") and argv[at + 1] not in ("-h", "--help"))):
         argv.insert(at + 1, "engine")
+    # -v is global and no command uses it for anything else: `livegen run x -v` is `livegen -v run x`.
+    end = argv.index("--") if "--" in argv else len(argv)
+    verbose = any(a in ("-v", "--verbose") for a in argv[at + 1:end])
+    argv = argv[:at + 1] + [a for a in argv[at + 1:end] if a not in ("-v", "--verbose")] + argv[end:]
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.verbose = args.verbose or verbose
     if args.cmd is None:
         parser.print_help(sys.stderr)
         return 2

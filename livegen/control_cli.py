@@ -100,6 +100,7 @@ def learn_main(argv: list[str]) -> int:
     except PatchError as e:
         print(f"livegen learn: {e}", file=sys.stderr)
         return 2
+    patch_path = patch.source_path or patch_path  # a shipped patch named without a path is written where it is
     options = {k: v for k, v in (("curve", args.curve), ("encoder", args.encoder), ("quantise", args.quantise),
                                  ("smoothing", args.smoothing), ("arg", args.arg)) if v is not None}
     if args.pickup:

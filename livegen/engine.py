@@ -49,7 +49,17 @@ CameraRead = Callable[[float], tuple[np.ndarray | None, int]]
 
 
 class ErrorLog:
-    """Reports each distinct problem once, then a count at most every ``every`` seconds."""
+    """Reports each distinct problem once, then a count at most every ``every`` seconds.
+
+    Every report is counted in ``total``. Memory and the log stay bounded however many distinct
+    problems arrive (weeks of a sender spraying random addresses): the table keeps the
+    ``MAX_DISTINCT`` most recently seen messages, and at most ``MAX_NEW_LINES`` new messages are
+    logged per ``every`` seconds; past that, one line says how many were counted but not logged.
+    """
+
+    MAX_CHARS = 300  # a hostile value (a 20 KB scene name) must not fill the log and the HUD
+    MAX_DISTINCT = 1000
+    MAX_NEW_LINES = 50
 
     def __init__(self, every: float = 5.0) -> None:
         self.every = every
@@ -57,22 +67,35 @@ class ErrorLog:
         self._last_logged: dict[str, float] = {}
         self.last = ""
         self.total = 0
-
-    MAX_CHARS = 300  # a hostile value (a 20 KB scene name) must not fill the log and the HUD
+        self.unlogged = 0  # new messages past the log budget: counted, not written out
+        self._window_start = -math.inf
+        self._window_lines = 0
+        self._window_unlogged = 0
 
     def report(self, message: str) -> None:
         if len(message) > self.MAX_CHARS:
             message = message[: self.MAX_CHARS - 1] + "…"
         self.total += 1
-        if message not in self.counts and len(self.counts) >= 1000:
-            # Weeks of a sender spraying random addresses must not grow memory without end.
-            self.counts.clear()
-            self._last_logged.clear()
-        n = self.counts.get(message, 0) + 1
+        n = self.counts.pop(message, 0) + 1
+        if n == 1 and len(self.counts) >= self.MAX_DISTINCT:
+            # Forget the message seen longest ago (dicts keep insertion order; a repeat moves to the end).
+            oldest = next(iter(self.counts))
+            del self.counts[oldest]
+            self._last_logged.pop(oldest, None)
         self.counts[message] = n
         self.last = message if n == 1 else f"{message} (x{n})"
         now = time.monotonic()
-        if n == 1 or now - self._last_logged.get(message, 0.0) >= self.every:
+        if now - self._window_start >= self.every:
+            if self._window_unlogged:
+                log.warning("%d more distinct problems in %.0f s were counted but not logged (%d in all)",
+                            self._window_unlogged, self.every, self.total)
+            self._window_start, self._window_lines, self._window_unlogged = now, 0, 0
+        if n == 1 or now - self._last_logged.get(message, -math.inf) >= self.every:
+            if self._window_lines >= self.MAX_NEW_LINES:
+                self.unlogged += 1
+                self._window_unlogged += 1
+                return
+            self._window_lines += 1
             self._last_logged[message] = now
             log.warning("%s%s", message, "" if n == 1 else f" (seen {n} times)")
 
@@ -154,10 +177,13 @@ class Engine:
         self.errors = ErrorLog()
         self.watcher = PatchWatcher(patch.source_path, self.registry) if watch and patch.source_path else None
         self.recorder: ShowRecorder | None = None
+        self.recording_problem = ""  # why a show log was not saved whole ("" while all went well)
         self.recording_allowed = True  # renders turn this off: a replayed "record" writes nothing there
         self.budget: FrameBudget | None = None  # set by live shows (see adapt_to_budget)
         self.record_dir = Path.cwd()  # where a "record" control puts its show logs
         self._hashes = ModelHashes(self._model_paths())
+        self._layer_build: tuple[threading.Thread, Patch, dict[str, Any]] | None = None
+        self._layers_wanted: Patch | None = None  # a save that came while a build was running
         self.recent: deque[str] = deque(maxlen=4)
         self.last_frame: torch.Tensor | None = None
         self.last_snapshot: Snapshot | None = None
@@ -177,7 +203,11 @@ class Engine:
         self.bus.push(event)
 
     def _apply_events(self, t: float) -> list[ControlEvent]:
-        events = self.bus.drain(t, limits.FRAME_EVENTS_MAX)  # a flood waits for later frames
+        events = self.bus.drain(t, limits.FRAME_EVENTS_MAX)
+        if len(events) == limits.FRAME_EVENTS_MAX and self.bus.has_due(t):
+            # A flood waits for later frames instead of stalling this one; nothing is dropped.
+            self.errors.report(f"control flood: over {limits.FRAME_EVENTS_MAX} events due in one frame, "
+                               "the rest wait for the next frames")
         applied: list[ControlEvent] = []
         floor = self._prev_t if self.frame > 0 else float("-inf")
         last = floor
@@ -287,7 +317,11 @@ class Engine:
                 recorder.close()
                 log.info("recording saved: %s", recorder.path)
             except OSError as e:
-                self.errors.report(f"recording {recorder.path} not saved whole: {e}")
+                self._recording_failed(recorder, e)
+
+    def _recording_failed(self, recorder: ShowRecorder, e: OSError) -> None:
+        self.recording_problem = f"recording {recorder.path} not saved whole: {e.strerror or e}"
+        self.errors.report(self.recording_problem)
 
     # -- hot reload -----------------------------------------------------------------------
     def _check_patch(self, t: float) -> None:
@@ -317,7 +351,7 @@ class Engine:
         if asdict(new.autopilot) != asdict(old.autopilot):
             self.autopilot = self._make_autopilot(new)
         if any(asdict(getattr(new, k)) != asdict(getattr(old, k)) for k in ("style", "generator", "palette")):
-            self._reload_layers(old, new)
+            self._reload_layers(new)
         if (new.output.size, new.device, new.seed) != (old.output.size, old.device, old.seed):
             self.notes = ["output size, device or seed changed: restart livegen to apply"]
         for hook in self.on_patch_reload:
@@ -325,24 +359,63 @@ class Engine:
         self.recent.append(f"patch reloaded: {new.name}")
         log.info("patch reloaded: %s", new.source_path)
 
-    def _reload_layers(self, old: Patch, new: Patch) -> None:
-        fresh = Pipeline(new.style, new.generator, self.device, self.pipeline.size,
-                         seed=new.seed, base=new.base_dir, palette=new.palette)
-        # A model that fails to load must not take down a layer that was working.
-        for attr, cfg in (("style", new.style), ("generator", new.generator)):
-            layer_new, layer_old = getattr(fresh, attr), getattr(self.pipeline, attr)
-            if layer_new is not None and cfg.model and not layer_new.available and layer_old is not None \
-                    and layer_old.available:
-                self.errors.report(f"{layer_new.status} — keeping the previous {attr} model")
-                setattr(fresh, attr, layer_old)
-        fresh.timer = self.pipeline.timer
-        fresh.quality = self.pipeline.quality
-        self.pipeline = fresh
+    def _reload_layers(self, new: Patch) -> None:
+        """Build ``new``'s layers on a helper thread; frames keep the current ones until they are ready.
+
+        Loading a model takes from a few hundred ms to seconds: on the render thread that would
+        freeze the show. A save made while a build runs is built next (only the newest counts).
+        """
+        self._layers_wanted = new
+        self._start_layer_build()
+
+    def _start_layer_build(self) -> None:
+        if self._layer_build is not None or self._layers_wanted is None:
+            return
+        new, self._layers_wanted = self._layers_wanted, None
+        size, device = self.pipeline.size, self.device
+        box: dict[str, Any] = {}
+
+        def build() -> None:
+            try:
+                box["pipeline"] = Pipeline(new.style, new.generator, device, size, seed=new.seed,
+                                           base=new.base_dir, palette=new.palette)
+            except Exception as e:  # noqa: BLE001 — reported on the render thread, old layers kept
+                box["error"] = e
+
+        thread = threading.Thread(target=build, name="livegen-layer-reload", daemon=True)
+        thread.start()
+        self._layer_build = (thread, new, box)
+
+    def _swap_layers(self) -> None:
+        """At a frame boundary: switch to layers built since the last frame, if any."""
+        if self._layer_build is None or self._layer_build[0].is_alive():
+            return
+        _, new, box = self._layer_build
+        self._layer_build = None
+        if "error" in box:
+            e = box["error"]
+            self.errors.report(f"patch reload: layers not rebuilt, old ones kept: {type(e).__name__}: {e}")
+        else:
+            fresh: Pipeline = box["pipeline"]
+            # A model that fails to load must not take down a layer that was working.
+            for attr, cfg in (("style", new.style), ("generator", new.generator)):
+                layer_new, layer_old = getattr(fresh, attr), getattr(self.pipeline, attr)
+                if layer_new is not None and cfg.model and not layer_new.available and layer_old is not None \
+                        and layer_old.available:
+                    self.errors.report(f"{layer_new.status} — keeping the previous {attr} model")
+                    setattr(fresh, attr, layer_old)
+            fresh.timer = self.pipeline.timer
+            fresh.quality = self.pipeline.quality
+            self.pipeline = fresh
+            self._hashes = ModelHashes(self._model_paths())  # show logs started from now name these models
+            self.recent.append("layers reloaded")
+        self._start_layer_build()
 
     # -- the frame ------------------------------------------------------------------------
     def tick(self, t: float) -> torch.Tensor:
         """Make the frame for clock time t (seconds since the show started)."""
         self._check_patch(t)
+        self._swap_layers()
         dt = max(t - self._prev_t, 0.0) if self.frame > 0 else max(t, 0.0)
         try:
             for action, value in self.mapper.begin_frame(t, self.store) or ():
@@ -375,8 +448,13 @@ class Engine:
             try:
                 self.recorder.log_frame(self.frame, t, applied)
             except OSError as e:
-                self.errors.report(f"recording stopped: {e}")
-                self.recorder = None
+                # A full disk: the show goes on, the recording stops here and says so.
+                recorder, self.recorder = self.recorder, None
+                self._recording_failed(recorder, e)
+                try:
+                    recorder.close()
+                except OSError:
+                    pass  # the same failure, already reported
         self._prev_t = t
         self.frame += 1
         return frame

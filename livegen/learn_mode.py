@@ -8,6 +8,7 @@ into the patch file, whose hot reload then makes it live without a restart.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from livegen.control.actions import ACTIONS
@@ -22,9 +23,14 @@ log = logging.getLogger("livegen.learn")
 class LearnMode:
     """State machine: off → choosing a target → listening for a control → off."""
 
-    def __init__(self, registry: ParamRegistry, patch_path: Path | None) -> None:
+    def __init__(self, registry: ParamRegistry, patch_path: Path | None,
+                 prompt: Callable[[], str] = lambda: "move a control") -> None:
         self.registry = registry
         self.patch_path = patch_path
+        # What to do to be learned, from the inputs listening right now ("move a control",
+        # "send OSC to ...", or why nothing can be learned yet): asked at every repaint, so a
+        # controller plugged in meanwhile changes the line.
+        self.prompt = prompt
         self.targets = [s.name for s in registry] + [a for a in ACTIONS if a != "quit"]
         self.index = 0
         self.state = "off"
@@ -88,5 +94,5 @@ class LearnMode:
             return ["MIDI learn — ↑/↓ choose, Enter select, Esc cancel:",
                     f"    {window[0]}", f"  ▶ {window[1]}", f"    {window[2]}"]
         if self.state == "listen":
-            return [f"MIDI learn — move a control for {self.target} (Esc cancels)"]
+            return [f"MIDI learn — {self.prompt()} for {self.target} (Esc cancels)"]
         return [f"MIDI learn: {self.message}"] if self.message else []

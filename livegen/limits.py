@@ -32,6 +32,7 @@ TEXT_VALUE_CHARS = 256  # a string control value (scene name, enum) longer than 
 # Control inputs
 OSC_RECV_BUFFER_MAX = 1 << 28  # [osc] recv_buffer: 256 MiB; the kernel takes an int (2 GiB crashes)
 FRAME_EVENTS_MAX = 1_000  # control events one frame applies; the rest wait for the next frame
+CONTROL_QUEUE_MAX = 1_000_000  # events live inputs may have waiting; past it they are dropped and counted
 
 # Renders
 RENDER_FPS_MAX = 1000.0

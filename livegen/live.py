@@ -78,7 +78,7 @@ class LiveRunner:
         self.display_rate = RateMeter()
         self.on_present: list[Callable[[np.ndarray | None], None]] = []  # after each repaint (latency bench)
         self.status_parts: list[Callable[[], list[str]]] = []  # more HUD lines (tempo leader, audio)
-        self.learn = LearnMode(engine.registry, engine.patch.source_path)
+        self.learn = LearnMode(engine.registry, engine.patch.source_path, prompt=self._learn_prompt)
         engine.taps.append(self.learn.tap)
 
     # -- worker ---------------------------------------------------------------------------
@@ -137,6 +137,19 @@ class LiveRunner:
             lines.append(f"! {e.errors.last}")
         lines.extend(self.learn.hud_lines())
         return lines
+
+    def _learn_prompt(self) -> str:
+        """What learn mode asks for, from the inputs that are listening now."""
+        c = self.controls
+        midi = c.midi if c is not None else None
+        osc = c.osc if c is not None else None
+        send_osc = f"send OSC to {osc.host}:{osc.port}" if osc is not None else ""
+        if midi is not None and midi.ports:
+            return "move a control" + (f" or {send_osc}" if send_osc else "")
+        why_not_midi = midi.status()[0] if midi is not None else "MIDI is off"
+        if send_osc:
+            return f"{send_osc} ({why_not_midi})"
+        return f"nothing to learn from yet ({why_not_midi}; OSC is off): plug in a controller"
 
     def bars(self) -> list[Bar]:
         """One bar per parameter for the operator window: where its value sits in its range."""
@@ -309,6 +322,14 @@ class LiveShow:
 
 
 def run(patch: Patch, seconds: float | None = None, **options: Any) -> int:
-    """Play ``patch`` live in a window (``livegen run``); options as for :class:`LiveShow`."""
+    """Play ``patch`` live in a window (``livegen run``); options as for :class:`LiveShow`.
+
+    Returns 1 when a show log was asked for but not saved whole (a full disk): the show itself
+    went on, but the file is not what the user will expect to find.
+    """
     with LiveShow(patch, **options) as show:
-        return show.play(seconds)
+        code = show.play(seconds)
+    if show.engine.recording_problem:
+        log.error("%s", show.engine.recording_problem)
+        return code or 1
+    return code

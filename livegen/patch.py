@@ -356,7 +356,7 @@ def patch_schema(registry: ParamRegistry | None = None) -> dict[str, Any]:
 
 def schema_main(argv: list[str]) -> int:
     """``livegen patch-schema``: print (or write) the patch file's JSON Schema."""
-    ap = argparse.ArgumentParser(prog="livegen patch-schema", description=schema_main.__doc__)
+    ap = argparse.ArgumentParser(prog="livegen patch-schema", description=schema_main.__doc__.replace("``", ""))
     ap.add_argument("-o", "--out", help="write to this file instead of standard output")
     args = ap.parse_args(argv)
     text = json.dumps(patch_schema(), indent=2) + "\n"

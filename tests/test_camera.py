@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
+import cv2
 import numpy as np
 import torch
 from videos import write_clip
 from waiting import wait_for
 
-from livegen.engine import Engine
+from livegen.engine import Engine, open_engine
 from livegen.patch import parse_patch
 from livegen.size import Size
 from livegen.sources.camera import CameraSource, FileFrames
@@ -89,7 +92,7 @@ def test_camera_frames_arrive_as_rgb_at_the_requested_size(tmp_path):
 def test_the_hud_line_of_a_live_feed_says_what_the_source_delivers(tmp_path):
     """A file stands in for the webcam: a file cannot be asked for a size, so the line says only what came.
 
-    Asking a webcam for [camera] size, fps and MJPG is not verified here: this machine has no /dev/video.
+    What a webcam is asked for ([camera] size, fps, MJPG) is the stand-in webcam story below.
     """
     clip = write_clip(tmp_path / "cam.avi", size=(80, 60), fps=25.0)
     feed = CameraFeed(str(clip), Size(64, 48), request=Size(320, 240), fps=15.0)
@@ -99,3 +102,61 @@ def test_the_hud_line_of_a_live_feed_says_what_the_source_delivers(tmp_path):
         assert feed(0.0)[0].shape == (48, 64, 3), "frames still arrive at the output size"
     finally:
         feed.close()
+
+
+class StandInWebcam:
+    """A UVC webcam as OpenCV's V4L2 backend presents it: it takes what it is asked (size, rate, MJPG)
+    and snaps the size to the nearest mode it has. A stand-in, because this machine has no /dev/video
+    and no v4l2loopback; the order and values livegen asks for are what the story checks.
+    """
+
+    MODES = (Size(640, 480), Size(1280, 720), Size(1920, 1080))
+    asked: list[tuple[int, float]] = []
+
+    def __init__(self, index: int, backend: int) -> None:
+        self.index = index
+        self.props = {cv2.CAP_PROP_FRAME_WIDTH: 640.0, cv2.CAP_PROP_FRAME_HEIGHT: 480.0, cv2.CAP_PROP_FPS: 30.0,
+                      cv2.CAP_PROP_FOURCC: float(cv2.VideoWriter_fourcc(*"YUYV"))}
+
+    def isOpened(self) -> bool:  # noqa: N802 — OpenCV's name
+        return self.index == 0
+
+    def set(self, prop: int, value: float) -> bool:
+        StandInWebcam.asked.append((prop, value))
+        self.props[prop] = value
+        return True
+
+    def get(self, prop: int) -> float:
+        if prop in (cv2.CAP_PROP_FRAME_WIDTH, cv2.CAP_PROP_FRAME_HEIGHT):
+            return float(self.mode()[0 if prop == cv2.CAP_PROP_FRAME_WIDTH else 1])
+        return self.props.get(prop, 0.0)
+
+    def mode(self) -> Size:
+        w, h = self.props[cv2.CAP_PROP_FRAME_WIDTH], self.props[cv2.CAP_PROP_FRAME_HEIGHT]
+        return min(self.MODES, key=lambda m: abs(m.w - w) + abs(m.h - h))
+
+    def read(self) -> tuple[bool, np.ndarray]:
+        time.sleep(0.01)
+        return True, np.full((self.mode().h, self.mode().w, 3), 128, np.uint8)
+
+    def release(self) -> None:
+        pass
+
+
+def test_the_webcam_is_asked_for_the_patch_camera_size_fps_and_mjpg_and_the_hud_says_what_came(monkeypatch):
+    monkeypatch.setattr(cv2, "VideoCapture", StandInWebcam)
+    StandInWebcam.asked = []
+    patch = parse_patch('[camera]\nsource = 0\nsize = "1280x700"\nfps = 24\n[output]\nsize = "64x48"\n')
+    engine, feed = open_engine(patch, lockstep=False)
+    try:
+        assert wait_for(lambda: "got" in feed.status())
+        assert StandInWebcam.asked == [(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG")),
+                                       (cv2.CAP_PROP_FRAME_WIDTH, 1280), (cv2.CAP_PROP_FRAME_HEIGHT, 700),
+                                       (cv2.CAP_PROP_FPS, 24.0)]
+        assert feed.status() == "camera: device 0 — got 1280x720 @ 24 fps MJPG (asked 1280x700 @ 24 fps)"
+        assert feed.status() in engine.status_lines(), "the HUD shows it"
+        assert wait_for(lambda: feed(0.0)[0] is not None)
+        assert feed(0.0)[0].shape == (48, 64, 3), "frames reach the show at the output size"
+    finally:
+        feed.close()
+        engine.close()

@@ -96,6 +96,27 @@ def test_global_options_work_before_any_command():
     assert json.loads(res.stdout)["listen"].startswith("127.0.0.1:")
 
 
+def test_verbose_also_works_after_the_command_and_shows_the_traceback(tmp_path):
+    args = ("train", "gan", "--data", str(tmp_path / "MISSING"), "--out", str(tmp_path / "g.safetensors"))
+    quiet, verbose = livegen(*args), livegen(*args, "-v")
+    assert quiet.returncode != 0 and "Traceback" not in quiet.stderr
+    assert verbose.returncode != 0 and "Traceback" in verbose.stderr and "MISSING" in verbose.stderr
+
+
+def test_every_command_and_subcommand_answers_help_with_its_own_usage(capsys):
+    from livegen.cli import DELEGATES, main
+
+    for command in ["run", "render", "devices", *DELEGATES]:
+        try:
+            main([*command.split(), "--help"])
+        except SystemExit as e:
+            assert e.code == 0, command
+        out = capsys.readouterr().out
+        usage = "livegen bench" if command == "bench engine" else f"livegen {command}"  # plain `bench` is engine
+        assert out.startswith(f"usage: {usage} "), (command, out[:200])
+        assert "``" not in out and ":class:" not in out, command
+
+
 def test_no_command_prints_the_help_and_fails():
     res = livegen()
     assert res.returncode == 2

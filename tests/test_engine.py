@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-import torch
+import logging
+import os
+import threading
+import time
 
+import torch
+from waiting import wait_for
+
+from livegen import engine as engine_mod
+from livegen import limits
 from livegen.control.bus import ControlEvent
-from livegen.engine import Engine
-from livegen.patch import parse_patch
+from livegen.engine import Engine, ErrorLog
+from livegen.patch import load_patch, parse_patch
+from livegen.paths import DEFAULT_PATCH, ROOT
 
 
 class Exploding(torch.nn.Module):
@@ -84,20 +93,46 @@ def test_future_dated_events_wait_for_their_frame():
     assert e.store.targets["master.fade"] == 0.0
 
 
-def test_weeks_of_distinct_bad_addresses_do_not_grow_the_error_table_without_end():
+def test_weeks_of_distinct_bad_addresses_do_not_grow_the_error_table_without_end(caplog):
+    """A sender sprays 2500 random addresses in one burst: each is counted, none is lost, memory stays bounded."""
     e = engine()
     for i in range(2500):
         e.push(ControlEvent(0.0, "osc", f"/random/{i}", 1.0))
-    e.tick(0.0)
-    assert e.errors.total == 2500
-    assert len(e.errors.counts) <= 1000
+    e.push(ControlEvent(0.0, "osc", "/livegen/master/fade", 0.25))  # a real control behind the burst
+    frames = 0
+    with caplog.at_level(logging.WARNING, logger="livegen"):
+        while len(e.bus):
+            e.tick(frames / 30)
+            frames += 1
+    # The burst is spread over frames by the per-frame cap (a flood never stalls one frame) ...
+    assert frames == 3
+    flood = f"control flood: over {limits.FRAME_EVENTS_MAX} events due in one frame, the rest wait for the next frames"
+    assert caplog.records[0].getMessage() == flood  # reported once, then counted
+    # ... every bad address is counted (and each capped frame), and the fader behind them still lands.
+    assert e.errors.total == 2500 + 2
+    assert e.store.targets["master.fade"] == 0.25
+    # The table keeps the most recent problems only, and the log is not flooded line by line.
+    assert len(e.errors.counts) == ErrorLog.MAX_DISTINCT
+    assert "control: osc /random/2499: unknown address" in e.errors.counts
+    assert "control: osc /random/0: unknown address" not in e.errors.counts
+    assert len(caplog.records) <= ErrorLog.MAX_NEW_LINES
+    assert e.errors.unlogged == e.errors.total - len(caplog.records)
+
+
+def test_a_repeated_problem_stays_in_the_table_while_new_ones_push_out_the_oldest():
+    errors = ErrorLog()
+    errors.report("camera lost")
+    for i in range(ErrorLog.MAX_DISTINCT - 1):
+        errors.report(f"bad value {i}")
+    errors.report("camera lost")  # seen again: now the most recent
+    errors.report("one more")
+    assert errors.counts["camera lost"] == 2
+    assert "bad value 0" not in errors.counts
+    assert len(errors.counts) == ErrorLog.MAX_DISTINCT
 
 
 def test_the_shipped_default_patch_renders_every_layer_without_a_reported_problem():
     """Style net, GAN and compositing together, as the engine runs them (inference mode)."""
-    from livegen.patch import load_patch
-    from livegen.paths import DEFAULT_PATCH
-
     e = Engine(load_patch(DEFAULT_PATCH), torch.device("cpu"), (96, 72), camera=lambda t: (None, 0))
     assert e.pipeline.style.available and e.pipeline.generator.available, e.pipeline.status()
     frames = [e.tick(i / 10) for i in range(4)]
@@ -107,14 +142,61 @@ def test_the_shipped_default_patch_renders_every_layer_without_a_reported_proble
 
 
 def test_the_generated_image_can_be_routed_through_the_style_net():
-    from livegen.patch import parse_patch as parse
-
     text = ('[style]\nmodel = "models/style3.safetensors"\n[generator]\nmodel = "models/gan64.safetensors"\n'
             '[params]\n"compose.mode" = "mix"\n"compose.amount" = 1.0\n')
-    plain = Engine(parse(text), torch.device("cpu"), (64, 48), camera=lambda t: (None, 0))
+    plain = Engine(parse_patch(text), torch.device("cpu"), (64, 48), camera=lambda t: (None, 0))
     routed_text = text.replace('[generator]\n', '[generator]\nthrough_style = true\n')
-    routed = Engine(parse(routed_text), torch.device("cpu"), (64, 48), camera=lambda t: (None, 0))
+    routed = Engine(parse_patch(routed_text), torch.device("cpu"), (64, 48), camera=lambda t: (None, 0))
     assert routed.pipeline.style_for_generator is not None and plain.pipeline.style_for_generator is None
     a, b = plain.tick(0.0), routed.tick(0.0)
     assert routed.errors.total == 0, routed.errors.last
     assert not torch.equal(a, b), "the generator layer (on top, mix 1.0) now shows the styled image"
+
+
+def test_a_record_control_that_cannot_start_a_recording_leaves_the_other_controls_of_its_frame(tmp_path):
+    e = engine()
+    e.record_dir = tmp_path / "not-a-folder"
+    e.record_dir.write_text("a file where the show logs should go")
+    e.push(ControlEvent(0.0, "osc", "/livegen/record", "start"))
+    e.push(ControlEvent(0.0, "osc", "/livegen/master/fade", 0.25))
+    e.tick(0.0)
+    assert e.recorder is None and e.errors.last.startswith("recording not started: ")
+    assert e.store.targets["master.fade"] == 0.25
+
+
+def test_a_saved_patch_with_a_new_model_loads_it_off_the_render_thread_while_frames_go_on(tmp_path, monkeypatch):
+    """Loading a model takes up to seconds: the show plays the old layers until the new ones are ready."""
+    patch_file = tmp_path / "show.toml"
+    patch_file.write_text('name = "show"\n[output]\nsize = "32x24"\n')
+    e = Engine(load_patch(patch_file), torch.device("cpu"), (32, 24), camera=lambda t: (None, 0), watch=True)
+    e.watcher.interval = 0.0
+    e.tick(0.0)
+    old = e.pipeline
+    built_on: list[str] = []
+    release = threading.Event()
+    real = engine_mod.Pipeline
+
+    def slow_pipeline(*args, **kwargs):
+        built_on.append(threading.current_thread().name)
+        release.wait(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine_mod, "Pipeline", slow_pipeline)
+    model = ROOT / "models" / "style3.safetensors"
+    patch_file.write_text(f'name = "show"\n[output]\nsize = "32x24"\n[style]\nmodel = "{model}"\n')
+    st = patch_file.stat()
+    os.utime(patch_file, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    frames = iter(range(1, 1_000_000))
+
+    def frame() -> None:
+        e.tick(next(frames) / 30)
+        time.sleep(0.001)
+
+    assert wait_for(lambda: frame() or built_on)
+    for _ in range(5):  # the model is still loading: frames keep coming from the old layers
+        frame()
+    assert e.pipeline is old and built_on == ["livegen-layer-reload"]
+    release.set()
+    assert wait_for(lambda: frame() or e.pipeline is not old)
+    assert e.pipeline.style.available, e.pipeline.status()
+    assert e.model_hashes(wait=10)[str(model)], "show logs recorded from now on name the new model"

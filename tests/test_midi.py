@@ -6,21 +6,28 @@ and plugged back in, and MIDI learn writing into a patch file."""
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 import time
 
 import jack_fixture
 import mido
 import pytest
+import rtmidi
 from waiting import wait_for
 
 from livegen.clock import Tempo
 from livegen.control.bus import ControlBus
+from livegen.control.echo import Echo
 from livegen.control.inputs import start_inputs
 from livegen.control.learn import MidiLearn, write_mapping
+from livegen.control.mapping.schema import MappingConfig
+from livegen.control.midi import MidiConfig, MidiInputs, abandon
+from livegen.control.midiout import MidiFeedback
 from livegen.engine import make_mapper
 from livegen.params import ParameterStore, ParamRegistry
 from livegen.patch import load_patch, parse_patch
+from livegen.stages import default_registry
 
 # The JACK server and virtual controller ports (session fixture shared by the MIDI tests).
 jack_server = jack_fixture.jack_server
@@ -228,24 +235,21 @@ def test_learn_from_the_terminal_maps_a_14bit_control(midi_out, tmp_path, capsys
         capsys.readouterr()
 
 
+def start_private_jackd(name: str) -> subprocess.Popen:
+    """A JACK dummy server of this name, for stories that kill it and start it again."""
+    proc = subprocess.Popen(["jackd", "-n", name, "--no-realtime", "-d", "dummy", "-p", "256"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert wait_for(lambda: jack_fixture._running(name)), "private jackd did not start"
+    return proc
+
+
 def test_inputs_come_back_after_the_jack_server_itself_restarts(jack_server, monkeypatch):
     """A private JACK server is killed and started again mid-show; livegen must neither crash nor
     stay deaf. (A client of a dead server must never be closed: libjack has freed it.)"""
-    import subprocess
-
-    from livegen.control.midi import MidiConfig, MidiInputs, _abandon
-
     name = f"{TAG}-restart"
     monkeypatch.setenv("JACK_DEFAULT_SERVER", name)
-
-    def start_jackd():
-        proc = subprocess.Popen(["jackd", "-n", name, "--no-realtime", "-d", "dummy", "-p", "256"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        assert wait_for(lambda: jack_fixture._running(name)), "private jackd did not start"
-        return proc
-
     backend = mido.Backend(jack_fixture.BACKEND)
-    proc = start_jackd()
+    proc = start_private_jackd(name)
     bus = ControlBus()
     inputs = MidiInputs(MidiConfig(inputs=[name], rescan=0.1), bus, time.monotonic, probe_every=0.2)
     out = None
@@ -255,11 +259,11 @@ def test_inputs_come_back_after_the_jack_server_itself_restarts(jack_server, mon
         assert wait_for(lambda: len(inputs.ports) == 1), inputs.status()
         proc.terminate()
         proc.wait()
-        _abandon(out)  # the stand-in controller belonged to the dead server too
+        abandon(out)  # the stand-in controller belonged to the dead server too
         out = None
         assert wait_for(lambda: inputs.ports == []), inputs.status()
         assert "MIDI system" in inputs.status()[0]
-        proc = start_jackd()
+        proc = start_private_jackd(name)
         out = backend.open_output(name, virtual=True)
         assert wait_for(lambda: len(inputs.ports) == 1), inputs.status()
         assert wait_for(lambda: (out.send(mido.Message("control_change", control=1, value=9)) or
@@ -271,3 +275,56 @@ def test_inputs_come_back_after_the_jack_server_itself_restarts(jack_server, mon
             out.close()
         proc.terminate()
         proc.wait()
+
+
+@pytest.mark.parametrize("rescan", [0.1, 5.0])  # looks during the outage / only after the new server is up
+def test_feedback_to_the_controller_comes_back_after_the_jack_server_restarts(jack_server, monkeypatch, rescan):
+    name = f"{TAG}-fb{int(rescan * 10)}"
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", name)
+    backend = mido.Backend(jack_fixture.BACKEND)
+    proc = start_private_jackd(name)
+    registry = default_registry()
+    echo = Echo(registry, [MappingConfig(source="midi/cc/1/7", target="master.fade")])
+    store = ParameterStore(registry)
+    controller = backend.open_input(f"{name} pads", virtual=True)  # what the device receives
+    feedback = MidiFeedback(echo, lambda port: name in port, rtmidi.API_UNIX_JACK, rescan=rescan).start()
+
+    def fader_follows(value: float) -> bool:
+        store.set("master.fade", value, immediate=True)
+        feedback.send(store.snapshot(0.0), "")
+        return any(m.type == "control_change" and m.control == 7 and m.value == round(value * 127)
+                   for m in controller.iter_pending())
+
+    try:
+        assert wait_for(lambda: fader_follows(0.25) or fader_follows(0.5)), feedback.status()
+        proc.terminate()
+        proc.wait()
+        abandon(controller)
+        proc = start_private_jackd(name)
+        controller = backend.open_input(f"{name} pads", virtual=True)
+        assert wait_for(lambda: fader_follows(0.25) or fader_follows(0.5), timeout=20), feedback.status()
+        assert "scan failed" not in feedback.status()[0]
+    finally:
+        feedback.close()
+        controller.close()
+        proc.terminate()
+        proc.wait()
+
+
+def test_with_no_jack_server_the_show_says_so_once_and_libjack_keeps_quiet(registry, monkeypatch, capfd, caplog):
+    """libjack would print five lines to stderr at every look for a server."""
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", f"{TAG}-nobody")
+    monkeypatch.setenv("JACK_NO_START_SERVER", "1")
+    patch = parse_patch('[osc]\nenabled = false\n[midi]\napi = "jack"\nrescan = 0.05\n', registry=registry)
+    with caplog.at_level("DEBUG", logger="livegen.midi"):
+        inputs = start_inputs(patch.osc, patch.midi, [], ControlBus(), time.monotonic, registry)
+        midi = inputs.midi
+        try:
+            midi.scan()
+            midi.scan()
+        finally:
+            inputs.close()
+    assert "Cannot connect to server" not in capfd.readouterr().err
+    said = [r.getMessage() for r in caplog.records]
+    assert sum("no MIDI system (jack)" in m for m in said) == 1, said
+    assert "JACK server not running" in midi.error, "rtmidi's reason is kept for the HUD"

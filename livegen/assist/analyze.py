@@ -114,7 +114,7 @@ def analyze(path: Path, trunk: Trunk | None = None, styles: list[ShippedStyle] |
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="livegen analyze", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="livegen analyze", description=__doc__.splitlines()[0].replace("``", ""))
     ap.add_argument("input", type=Path, help="an image or a video file")
     ap.add_argument("--card", type=Path, default=None, help="where to write the PNG card (default: INPUT-card.png "
                                                             "in the current folder)")

@@ -168,7 +168,7 @@ def write_patch_copy(patch: Patch, chosen: list[Candidate], out: Path) -> Path:
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="livegen suggest", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="livegen suggest", description=__doc__.splitlines()[0].replace("``", ""))
     ap.add_argument("patch", type=Path)
     ap.add_argument("-n", type=int, default=limits.SUGGEST_MAX, help=f"scenes to suggest (1..{limits.SUGGEST_MAX})")
     ap.add_argument("-o", "--out", type=Path, required=True, help="folder for the contact sheet and the patch copy")

@@ -102,7 +102,7 @@ def tempo_table(bars: int = 16, rows: list[tuple[int, str]] = TABLE) -> list[dic
 
 def main(argv: list[str]) -> int:
     """Print the tempo accuracy table (JSON lines) and a verdict line."""
-    ap = argparse.ArgumentParser(prog="livegen bench audio", description=__doc__)
+    ap = argparse.ArgumentParser(prog="livegen bench audio", description=__doc__.replace("``", ""))
     ap.add_argument("--bars", type=int, default=16)
     args = ap.parse_args(argv)
     try:

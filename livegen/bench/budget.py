@@ -77,7 +77,7 @@ def bench(patch_path: str, size: str, phase_s: float, competitors: int, adaptive
 
 
 def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="livegen bench budget", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="livegen bench budget", description=__doc__.split("\n\n")[0].replace("``", ""))
     p.add_argument("--patch", default=str(DEFAULT_PATCH), help="patch to play (default: %(default)s)")
     p.add_argument("--size", default="640x480", help="output size (default: %(default)s)")
     p.add_argument("--phase-seconds", type=float, default=10.0, help="length of each phase (default: %(default)s)")

@@ -190,7 +190,7 @@ def train_steps(device: str = "cuda") -> dict:
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="livegen bench cuda", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="livegen bench cuda", description=__doc__.splitlines()[0].replace("``", ""))
     ap.add_argument("--patch", default=str(DEFAULT_PATCH))
     ap.add_argument("--vae", default=str(ROOT / "models" / "vae64.safetensors"),
                     help="VAE for the camera-steering check")

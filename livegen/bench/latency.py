@@ -145,7 +145,7 @@ class _Sender:
 
 
 def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="livegen bench latency", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="livegen bench latency", description=__doc__.split("\n\n")[0].replace("``", ""))
     p.add_argument("--patch", default=str(DEFAULT_PATCH), help="patch to play (default: %(default)s)")
     p.add_argument("--size", default="640x480", help="output size (default: %(default)s)")
     p.add_argument("--via", choices=("osc", "midi"), default="osc", help="control path (default: %(default)s)")

@@ -79,7 +79,7 @@ def measure(size: Size, fps: float, seconds: float, name: str = "livegen-bench")
 
 def main(argv: list[str]) -> int:
     """Print NDI throughput figures as JSON lines, one per size."""
-    ap = argparse.ArgumentParser(prog="livegen bench ndi", description=__doc__,
+    ap = argparse.ArgumentParser(prog="livegen bench ndi", description=__doc__.replace("``", ""),
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", nargs="+", default=["640x480", "1280x720"])
     ap.add_argument("--fps", type=float, default=30.0)

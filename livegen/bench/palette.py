@@ -54,7 +54,7 @@ def bench(size: str, threads: int, frames: int, amount: float) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="livegen bench palette", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="livegen bench palette", description=__doc__.splitlines()[0].replace("``", ""))
     ap.add_argument("--size", default="640x480")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--frames", type=int, default=300)

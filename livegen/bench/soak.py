@@ -68,7 +68,7 @@ def soak(patch_path: str, frames: int, size: str, fps: float, window: int, progr
 
 
 def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="livegen bench soak", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="livegen bench soak", description=__doc__.split("\n\n")[0].replace("``", ""))
     p.add_argument("--patch", default=str(DEFAULT_PATCH), help="patch to play (default: %(default)s)")
     p.add_argument("--frames", type=int, default=500_000, help="frames to render (default: %(default)s)")
     p.add_argument("--size", default="32x24", help="render size (default: %(default)s)")

@@ -104,7 +104,7 @@ def summary(features: list[Features], every_s: float = 0.5) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     """``livegen audio FILE``: print tempo, beats, onsets and band levels as JSON."""
-    ap = argparse.ArgumentParser(prog="livegen audio", description=main.__doc__)
+    ap = argparse.ArgumentParser(prog="livegen audio", description=main.__doc__.replace("``", ""))
     ap.add_argument("file")
     ap.add_argument("--every", type=float, default=0.5, help="seconds between band-level rows")
     ap.add_argument("--compact", action="store_true")

@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from livegen import limits
+
 
 @dataclass(frozen=True)
 class ControlEvent:
@@ -52,7 +54,7 @@ class ControlBus:
     it is read in place and never counts against that cap.
     """
 
-    def __init__(self, max_events: int = 1_000_000) -> None:
+    def __init__(self, max_events: int = limits.CONTROL_QUEUE_MAX) -> None:
         self._heap: list[tuple[float, int, ControlEvent]] = []
         self._latest: dict[str, tuple[float, int, ControlEvent]] = {}
         self._seq = itertools.count()  # keeps arrival order for equal timestamps
@@ -134,6 +136,14 @@ class ControlBus:
             if li and li == len(sched):
                 self._scheduled, self._next_scheduled = [], 0
         return out
+
+    def has_due(self, until: float) -> bool:
+        """True if an event with ``t <= until`` is still queued (a capped drain left some behind)."""
+        with self._lock:
+            return bool((self._heap and self._heap[0][0] <= until)
+                        or (self._next_scheduled < len(self._scheduled)
+                            and self._scheduled[self._next_scheduled][0] <= until)
+                        or any(t <= until for t, _, _ in self._latest.values()))
 
     def __len__(self) -> int:
         with self._lock:

@@ -10,6 +10,7 @@ understands (the kinds table in :mod:`livegen.control.midikinds`). Show files (.
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
 import logging
 import os
 import sys
@@ -75,7 +76,44 @@ def _rtmidi_api(api: str) -> int:
     if api == "jack":
         # A client must never start a JACK server by itself in the middle of a show.
         os.environ.setdefault("JACK_NO_START_SERVER", "1")
+        quiet_libjack()
     return number
+
+
+_JACK_QUIET: list[str] = []  # the libjack already told to keep quiet
+
+
+def quiet_libjack() -> None:
+    """Stop libjack printing its own messages to stderr.
+
+    Without a JACK server, every look for one makes libjack print five lines ("Cannot connect
+    to server socket ...") every few seconds; livegen says it once, in plain words, with the
+    reason rtmidi gives. This sets the printers of the libjack that python-rtmidi loaded (its
+    wheels bundle their own copy) to C's ``strlen``: a function of one string that has no
+    effect. A Python callback would take the GIL on JACK's own threads, which must never wait.
+    """
+    import rtmidi  # noqa: F401 — loads the libjack it links, so that /proc/self/maps names it
+
+    if _JACK_QUIET:
+        return
+    path = None
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as maps:
+            path = next((line.split()[-1] for line in maps if "libjack" in line.rsplit("/", 1)[-1]), None)
+    except OSError:
+        pass  # not Linux: the system's libjack
+    path = path or ctypes.util.find_library("jack")
+    if not path:
+        return
+    try:
+        lib = ctypes.CDLL(path)
+        silent = ctypes.cast(ctypes.CDLL(None).strlen, ctypes.c_void_p)
+        lib.jack_set_error_function(silent)
+        lib.jack_set_info_function(silent)
+    except (OSError, AttributeError, TypeError) as e:
+        log.debug("midi: libjack messages stay on stderr (%s)", e)
+        return
+    _JACK_QUIET.append(path)
 
 
 class MidiInputs:
@@ -152,7 +190,10 @@ class MidiInputs:
             fresh: list[str] | None = None
             if self._scanner is not None and now >= self._next_probe:
                 self._next_probe = now + self.probe_every
-                fresh = self._probe() if self._open else self._fresh_ports()
+                if not self._open:
+                    fresh = self._fresh_ports()
+                elif self.api == "jack":  # only a JACK server restarts under its clients
+                    self._probe()
             if self._scanner is None:
                 try:
                     self._scanner = rtmidi.MidiIn(rtapi=self.rtapi, name=f"{self.client_name}-scan")
@@ -173,7 +214,7 @@ class MidiInputs:
                 # A fresh client sees a wanted port the long-lived one does not: the scan client
                 # belongs to a MIDI server that restarted (with no port of ours open to notice it).
                 log.warning("midi: the MIDI system (%s) restarted; looking for ports again", self.api)
-                _abandon(self._scanner)
+                abandon(self._scanner)
                 self._scanner = rtmidi.MidiIn(rtapi=self.rtapi, name=f"{self.client_name}-scan")
                 names = self._scanner.get_ports()
             for name in list(self._open):
@@ -230,7 +271,7 @@ class MidiInputs:
             self._close_port(name, server_gone)
         if self._scanner is not None:
             if server_gone:
-                _abandon(self._scanner)
+                abandon(self._scanner)
             else:
                 try:
                     self._scanner.delete()
@@ -265,7 +306,7 @@ class MidiInputs:
         if port is None:
             return
         if server_gone:
-            _abandon(port)
+            abandon(port)
             return
         try:
             port.cancel_callback()
@@ -311,7 +352,7 @@ class MidiInputs:
 _ABANDONED: list[Any] = []
 
 
-def _abandon(client: Any) -> None:
+def abandon(client: Any) -> None:
     """Never free an rtmidi client whose JACK server died.
 
     libjack frees such clients' memory when the next client fails to connect; closing or

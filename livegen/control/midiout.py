@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from livegen.control.echo import Echo
+from livegen.control.midi import abandon
 from livegen.control.midikinds import parse_midi_source
 
 log = logging.getLogger("livegen.midi")
@@ -72,6 +73,7 @@ class MidiFeedback:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._ports: dict[str, Any] = {}
+        self._labels: dict[str, str] = {}  # our port name for each controller port we send to
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="livegen-midi-out", daemon=True)
 
@@ -148,15 +150,23 @@ class MidiFeedback:
     def _scan(self) -> None:
         import rtmidi
 
-        probe = rtmidi.MidiOut(rtapi=self.api, name=f"{self.client_name}-out-scan")
         try:
-            names = probe.get_ports()
-        finally:
-            probe.delete()
+            names = _port_names(rtmidi.MidiOut, self.api, f"{self.client_name}-out-scan")
+            # Our own output ports, as a fresh client sees them: after a JACK server restart the
+            # old clients still list their ports, but the new server has none of ours.
+            ours = (_port_names(rtmidi.MidiIn, self.api, f"{self.client_name}-out-probe")
+                    if self._ports and self.api == rtmidi.API_UNIX_JACK else None)
+        except Exception:
+            self._forget_ports(server_gone=True)  # no MIDI system: nothing of ours is alive
+            raise
         with self._lock:
+            if ours is not None and any(not any(o.endswith(":" + self._labels[n]) for o in ours)
+                                        for n in self._ports):
+                log.warning("midi out: the MIDI server restarted; reopening the controller ports")
+                self._forget_ports_locked(server_gone=True)
             for name in [n for n in self._ports if n not in names]:
                 log.info("midi out: %s went away", name)
-                self._ports.pop(name)
+                self._ports.pop(name).delete()
             fresh = [n for n in names if n not in self._ports and self.wanted(n)]
             for name in fresh:
                 port = rtmidi.MidiOut(rtapi=self.api, name=self.client_name)
@@ -164,16 +174,39 @@ class MidiFeedback:
                 if idx < 0:
                     port.delete()
                     continue
-                port.open_port(idx, ("out " + name.split(":", 1)[-1])[:60])
+                self._labels[name] = ("out " + name.split(":", 1)[-1])[:60]
+                port.open_port(idx, self._labels[name])
                 self._ports[name] = port
                 log.info("midi out: sending feedback to %s", name)
+        self.error = ""  # a scan went through: an earlier failure is over
         if fresh:
             # A controller that just appeared shows the whole show state at once.
             for source, raw in list(self._values.items()):
                 for msg in midi_bytes(source, raw, self.echo.channel(source)):
                     self._write(msg)
 
+    def _forget_ports(self, server_gone: bool) -> None:
+        with self._lock:
+            self._forget_ports_locked(server_gone)
+
+    def _forget_ports_locked(self, server_gone: bool) -> None:
+        for port in self._ports.values():
+            if server_gone:
+                abandon(port)  # libjack freed it with the server: closing it would crash
+            else:
+                port.delete()
+        self._ports.clear()
+
     def status(self) -> list[str]:
         ports = self.ports
         line = f"midi out: {', '.join(ports)}; {self.sent} msgs" if ports else "midi out: no controller port yet"
         return [line + (f" ({self.error})" if self.error else "")]
+
+
+def _port_names(kind: Any, api: int, name: str) -> list[str]:
+    """The ports a fresh rtmidi client of ``kind`` (MidiIn: sources, MidiOut: destinations) sees."""
+    probe = kind(rtapi=api, name=name)
+    try:
+        return list(probe.get_ports())
+    finally:
+        probe.delete()

@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import os
+import signal
 import socket
 import stat
 import struct
@@ -23,6 +24,7 @@ from pathlib import Path
 import jack_fixture
 import mido
 import pytest
+from disks import small_tmpfs
 from waiting import wait_for
 
 from livegen import limits
@@ -126,6 +128,49 @@ def test_a_second_recording_with_the_same_name_never_overwrites_the_first(tmp_pa
     assert path.read_bytes() == before
     ShowRecorder(path, {"patch": "c"}, overwrite=True).close()  # --force says so
     assert b'"patch":"c"' in path.read_bytes()
+
+
+# ---- issue 14.1: a show log on a disk that fills up during `run --record` --------------------------------
+
+@pytest.fixture
+def nearly_full_disk(tmp_path):
+    """A real 64 KiB filesystem (tmpfs) with one 4 KiB page left: room for a show log's header, not its show."""
+    with small_tmpfs(tmp_path / "disk", "64k") as mount:
+        (mount / "ballast").write_bytes(b"\0" * 60 * 1024)
+        yield mount
+
+
+def test_run_keeps_playing_when_the_disk_fills_under_its_recording_and_exits_non_zero(nearly_full_disk):
+    log = nearly_full_disk / "show.jsonl"
+    env = dict(os.environ, SDL_VIDEODRIVER="dummy", OMP_NUM_THREADS="1")
+    res = subprocess.run([sys.executable, "-m", "livegen", "run", "--seconds", "5", "--size", "64x48",
+                          "--threads", "1", "--record", str(log)], capture_output=True, text=True, timeout=240, env=env)
+    assert res.returncode == 1, res.stderr
+    assert "Traceback" not in res.stderr
+    assert f"recording {log} not saved whole: No space left on device" in res.stderr.splitlines()[-1]
+    lines = log.read_text().splitlines()
+    assert json.loads(lines[0])["livegen_show"], "the header made it"
+
+
+def test_sigterm_ends_a_live_show_with_its_show_log_saved_whole(tmp_path):
+    """systemd or docker stopping an installation: the window closes as if Q was pressed."""
+    log = tmp_path / "show.jsonl"
+    # SDL would turn SIGTERM into a window close by itself; with its handlers off, livegen's own is tested.
+    env = dict(os.environ, SDL_VIDEODRIVER="dummy", OMP_NUM_THREADS="1", SDL_NO_SIGNAL_HANDLERS="1")
+    proc = subprocess.Popen([sys.executable, "-m", "livegen", "run", "--seconds", "120", "--size", "64x48",
+                             "--threads", "1", "--record", str(log)], stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert wait_for(lambda: log.exists() and b'"frame"' in log.read_bytes(), timeout=120)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert f"recording saved: {log}" in err and "Traceback" not in err
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert "frame" in lines[-1], "the last line is a whole frame line"
 
 
 # ---- issue 14.7: the MIDI system restarts while no port is open ---------------------------------------

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from disks import small_tmpfs
 
 from livegen.control.record import ShowRecorder
 from livegen.patch import load_patch, parse_patch
@@ -40,15 +41,8 @@ def livegen(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
 @pytest.fixture
 def small_disk(tmp_path):
     """A real 1.5 MiB filesystem (tmpfs) that a render fills up."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1536k", "tmpfs", str(mount)], capture_output=True)
-    if res.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here (needs root): {res.stderr.decode().strip()}")
-    try:
+    with small_tmpfs(tmp_path / "disk", "1536k") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 @pytest.mark.parametrize("ext", [".mp4", ".avi"])
