@@ -228,7 +228,7 @@ def main(argv: list[str]) -> int:
     if a.threads:
         torch.set_num_threads(a.threads)
     if not a.input.exists():
-        print(f"stylize: {a.input}: no such file", file=sys.stderr)
+        print(f"livegen stylize: {a.input}: no such file", file=sys.stderr)
         return 1
     t0 = time.perf_counter()
     if a.optimize:
@@ -241,13 +241,13 @@ def main(argv: list[str]) -> int:
             content = fit_side(read_rgb(a.input), a.size)
             style = fit_side(read_rgb(a.style), 256)
         except (ModelError, FileNotFoundError) as e:
-            print(f"stylize: {e}", file=sys.stderr)
+            print(f"livegen stylize: {e}", file=sys.stderr)
             return 1
         out = gatys(content, style, vgg, a.steps, style_weight=a.style_weight,
                     log=None if a.no_progress else print)
         a.out.parent.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(a.out), to_bgr(out))
-        print(f"stylize: Gatys {a.steps} iterations in {time.perf_counter() - t0:.1f} s -> {a.out}")
+        print(f"livegen stylize: Gatys {a.steps} iterations in {time.perf_counter() - t0:.1f} s -> {a.out}")
         return 0
     model = Path(a.model)
     if model.suffix != ".safetensors":
@@ -258,26 +258,26 @@ def main(argv: list[str]) -> int:
     try:
         styler = FrameStyler(model, a.style, a.scale, a.strength, a.stabilize, a.upsample, a.color, a.runtime)
     except (ModelError, ValueError) as e:
-        print(f"stylize: {e}", file=sys.stderr)
+        print(f"livegen stylize: {e}", file=sys.stderr)
         return 1
     if a.input.suffix.lower() in VIDEO_EXTS:
         try:
             n = stylize_video(styler, a.input, a.out, a.max_frames, progress=not a.no_progress)
         except OSError as e:
-            print(f"stylize: {e}", file=sys.stderr)
+            print(f"livegen stylize: {e}", file=sys.stderr)
             return 1
-        print(f"stylize: {n} frames in {time.perf_counter() - t0:.1f} s -> {a.out}")
+        print(f"livegen stylize: {n} frames in {time.perf_counter() - t0:.1f} s -> {a.out}")
         return 0 if n else 1
     bgr = cv2.imread(str(a.input), cv2.IMREAD_COLOR)
     if bgr is None:
-        print(f"stylize: {a.input}: not a readable image", file=sys.stderr)
+        print(f"livegen stylize: {a.input}: not a readable image", file=sys.stderr)
         return 1
     styler.set_stabilize(0.0)  # a still has no previous frame
     a.out.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(a.out), to_bgr(styler(to_tensor(bgr)))):
-        print(f"stylize: cannot write {a.out}", file=sys.stderr)
+        print(f"livegen stylize: cannot write {a.out}", file=sys.stderr)
         return 1
-    print(f"stylize: {a.input} -> {a.out} ({time.perf_counter() - t0:.2f} s)")
+    print(f"livegen stylize: {a.input} -> {a.out} ({time.perf_counter() - t0:.2f} s)")
     return 0
 
 

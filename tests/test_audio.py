@@ -64,6 +64,13 @@ def test_livegen_audio_prints_tempo_beats_onsets_and_bands_of_a_track(techno128)
     assert {"t", "level", "bass", "lowmid", "highmid", "high"} <= set(summary["bands"][0])
 
 
+def test_livegen_audio_on_a_file_that_is_not_there_says_so_in_one_line(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "livegen", "audio", str(tmp_path / "set.wav")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.strip() == f"livegen audio: {tmp_path / 'set.wav'}: no such file"
+
+
 @pytest.mark.parametrize(("bpm", "groove"), [(95, "halftime"), (124, "house"), (160, "breakbeat")])
 def test_the_tempo_is_within_one_bpm_without_octave_errors(tmp_path, bpm, groove):
     samples, rate = read_audio(synth_track(bpm, groove, 12, tmp_path / f"{groove}.wav"))

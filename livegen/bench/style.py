@@ -176,7 +176,7 @@ def main(argv: list[str]) -> int:
         net, manifest = load_style_model(paths.resolve(a.model).with_suffix(".safetensors"))
         tnet = load_style_model(paths.resolve(a.transformer))[0] if a.transformer else None
     except ModelError as e:
-        print(f"bench style: {e}", file=sys.stderr)
+        print(f"livegen bench style: {e}", file=sys.stderr)
         return 1
     keys = [s["key"] for s in manifest.get("styles", [])]
     style_paths = [Path(p) for p in a.styles] if a.styles else [DATA / "styles" / f"{k}.jpg" for k in keys]
@@ -217,10 +217,10 @@ def main(argv: list[str]) -> int:
         m = json.loads(mpath.read_text())
         m["figures"] = manifest_figures(figures, argv)
         mpath.write_text(json.dumps(m, indent=2, sort_keys=True) + "\n")
-        print(f"bench style: figures -> {mpath}")
+        print(f"livegen bench style: figures -> {mpath}")
         gaps = manifest_gaps(m)
         if gaps:
-            print(f"bench style: the manifest does not say {'; '.join(gaps)}", file=sys.stderr)
+            print(f"livegen bench style: the manifest does not say {'; '.join(gaps)}", file=sys.stderr)
             return 1
     return 0
 
@@ -297,7 +297,7 @@ def quality_live(a, net, tnet, peer, styles: list[torch.Tensor], peer_paths: lis
     photos = [live_crop(read_rgb(p)) for p in list_images(a.heldout)[: a.live_photos]]
     rows: dict[str, list[tuple[float, float]]] = {}
     for k in range(len(styles)):
-        print(f"bench style: 640x480 quality, style {k + 1}/{len(styles)}", file=sys.stderr, flush=True)
+        print(f"livegen bench style: 640x480 quality, style {k + 1}/{len(styles)}", file=sys.stderr, flush=True)
         methods: dict[str, Styler] = {
             LIVE: net_styler(net, k, DEFAULT_SCALE),
             "livegen (scale 0.5 + detail)": net_styler(net, k, 0.5),
@@ -326,7 +326,7 @@ def quality(a, net, tnet, peer, style_paths, keys, styles, peer_paths) -> dict:
     rows: dict[str, list[tuple[float, float]]] = {}
     gat: dict[str, list[tuple[float, float]]] = {}
     for k, sp in enumerate(style_paths):
-        print(f"bench style: 256x256 quality, style {k + 1}/{len(style_paths)}", file=sys.stderr, flush=True)
+        print(f"livegen bench style: 256x256 quality, style {k + 1}/{len(style_paths)}", file=sys.stderr, flush=True)
         methods: dict[str, Styler] = {
             "livegen (scale 1)": net_styler(net, k, 1.0),
             LIVE: net_styler(net, k, DEFAULT_SCALE),

@@ -26,6 +26,8 @@ AUDIO_FILE_SECONDS = 4 * 3600  # longest file read (a long DJ set); longer files
 def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
     """(mono float32 samples in [-1, 1], sample rate) of a file; OSError naming the file if it cannot be read."""
     path = Path(path)
+    if not path.is_file():
+        raise OSError(f"{path}: no such file")
     if path.suffix.lower() in (".wav", ".wave"):
         try:
             return _read_wav(path)

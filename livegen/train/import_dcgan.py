@@ -96,7 +96,7 @@ def main(argv: list[str]) -> int:
     try:
         path = import_dcgan(a.src, a.out, a.name)
     except ModelError as e:
-        print(f"import-dcgan: {e}", file=sys.stderr)
+        print(f"livegen train import-dcgan: {e}", file=sys.stderr)
         return 2
     print(f"wrote {path} and {path.with_suffix('.json')}")
     return 0

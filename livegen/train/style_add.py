@@ -186,9 +186,9 @@ def main(argv: list[str]) -> int:
     try:
         path = add_style(model, a.image, a.out or a.model, cfg, a.minutes, a.key, a.title, a.licence, argv=argv)
     except (FileNotFoundError, ValueError, ModelError) as e:
-        print(f"style-add: {e}", file=sys.stderr)
+        print(f"livegen train style-add: {e}", file=sys.stderr)
         return 1
-    print(f"style-add: {a.image} appended -> {path}")
+    print(f"livegen train style-add: {a.image} appended -> {path}")
     return 0
 
 
