@@ -237,7 +237,8 @@ def test_learn_from_the_terminal_maps_a_14bit_control(midi_out, tmp_path, capsys
 
 def start_private_jackd(name: str) -> subprocess.Popen:
     """A JACK dummy server of this name, for stories that kill it and start it again."""
-    proc = subprocess.Popen(["jackd", "-n", name, "--no-realtime", "-d", "dummy", "-p", "256"],
+    # A long period: under a loaded CPU a client that misses a short deadline is zombified by JACK.
+    proc = subprocess.Popen(["jackd", "-n", name, "--no-realtime", "-d", "dummy", "-p", "1024"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     assert wait_for(lambda: jack_fixture._running(name)), "private jackd did not start"
     return proc

@@ -181,7 +181,8 @@ def test_midi_comes_back_after_the_jack_server_restarts_with_no_port_open(jack_s
     monkeypatch.setenv("JACK_DEFAULT_SERVER", name)
 
     def start_jackd():
-        proc = subprocess.Popen(["jackd", "-n", name, "--no-realtime", "-d", "dummy", "-p", "256"],
+        # A long period: under a loaded CPU a client that misses a short deadline is zombified by JACK.
+        proc = subprocess.Popen(["jackd", "-n", name, "--no-realtime", "-d", "dummy", "-p", "1024"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         assert wait_for(lambda: jack_fixture._running(name)), "private jackd did not start"
         return proc
