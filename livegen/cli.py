@@ -102,7 +102,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         return run(patch, seconds=args.seconds, size=args.size, device=args.device, camera=args.camera,
                    record=args.record, force=args.force, fullscreen=args.fullscreen, display=args.display, hud=args.hud,
-                   display_fps=args.display_fps, operator=args.operator, outputs=outputs)
+                   display_fps=args.display_fps, operator=args.operator, outputs=outputs, gl=args.gl)
     except (RuntimeError, OSError, ValueError) as e:
         print(f"livegen run: {e}", file=sys.stderr)
         return 2
@@ -270,6 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--hud", dest="hud", action="store_true", default=None, help="show the HUD")
     r.add_argument("--no-hud", dest="hud", action="store_false", help="hide the HUD")
     r.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
+    r.add_argument("--gl", choices=["auto", "on", "off"], default=None,
+                   help="output window through OpenGL (default: the patch's [output] gl, auto = on CUDA)")
     r.add_argument("--threads", type=int, default=None, help="CPU threads for the nets (default: torch's)")
     r.set_defaults(func=cmd_run)
 

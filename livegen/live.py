@@ -6,6 +6,11 @@ worker ticks the engine against the wall clock as fast as the nets allow (capped
 patch's fps) and publishes only its newest frame. The main thread repaints the window at display
 rate with whatever is newest, reads keys and turns them into control events, so a slow model
 never freezes the window and no queue of stale frames builds up.
+
+With a GL output window (``[output] gl`` / ``--gl``) the worker also turns each frame into RGBA on
+the render device and the window loop writes that into the window's texture (CUDA–GL interop on a
+GPU: no host copy of the full frame; only the operator's small preview is downloaded). If the GL
+window cannot open, one line says why and the plain window shows the show.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 
 from livegen.clock import WallClock
 from livegen.control.audioin import AudioInput
@@ -32,7 +39,8 @@ from livegen.patch import Patch
 from livegen.rig import RigTempo, use_ndi_ips
 from livegen.sinks import to_uint8
 from livegen.sinks.base import SinkSet, open_sinks
-from livegen.sinks.window import Bar, WindowSink, check_display
+from livegen.sinks.gl import GLWindow, to_rgba8
+from livegen.sinks.window import PREVIEW_BOX, Bar, WindowSink, check_display
 from livegen.size import Size
 
 log = logging.getLogger("livegen.live")
@@ -71,6 +79,7 @@ class LiveRunner:
         self.controls = controls
         self.sinks = sinks  # NDI, Spout, ...: each takes frames on its own thread
         self._newest: np.ndarray | None = None
+        self._newest_rgba: torch.Tensor | None = None  # what a GL output window shows
         self._newest_seq = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -88,9 +97,10 @@ class LiveRunner:
         while not self._stop.is_set():
             try:
                 frame = self.engine.tick(self.clock.now())
-                image = to_uint8(frame)
+                image, rgba = self._images(frame)
                 with self._lock:
                     self._newest = image
+                    self._newest_rgba = rgba
                     self._newest_seq += 1
                 if self.sinks is not None:
                     self.sinks.offer(image)
@@ -108,6 +118,19 @@ class LiveRunner:
                 self._stop.wait(delay)
             else:
                 next_t = time.monotonic()  # running behind: don't try to catch up with a burst
+
+    def _images(self, frame: torch.Tensor) -> tuple[np.ndarray, torch.Tensor | None]:
+        """The host image (sinks, operator preview) and, for a GL output window, the RGBA tensor."""
+        if self.window.gl is None:
+            return to_uint8(frame), None
+        rgba = to_rgba8(frame)
+        if frame.device.type == "cpu" or self.sinks is not None:
+            return to_uint8(frame), rgba
+        # On the GPU only the operator's preview crosses to the host, at preview size.
+        scale = min(PREVIEW_BOX.w / frame.shape[-1], PREVIEW_BOX.h / frame.shape[-2], 1.0)
+        small = F.interpolate(frame, size=(max(1, int(frame.shape[-2] * scale)), max(1, int(frame.shape[-1] * scale))),
+                              mode="area")
+        return to_uint8(small), rgba
 
     def info(self) -> dict[str, Any]:
         return {"fps": self.model_rate.fps, "display_fps": self.display_rate.fps,
@@ -206,9 +229,9 @@ class LiveRunner:
                 for cmd in self.window.poll():
                     self._command(cmd)
                 with self._lock:
-                    image, seq = self._newest, self._newest_seq
+                    image, rgba, seq = self._newest, self._newest_rgba, self._newest_seq
                 if seq != shown_seq or self.window.hud:
-                    self.window.present(image, self.hud_lines(), self.bars())
+                    self.window.present(image, self.hud_lines(), self.bars(), rgba)
                     shown_seq = seq
                     for hook in self.on_present:
                         hook(image)
@@ -239,7 +262,7 @@ class LiveShow:
 
     Every option overrides the patch's own setting; ``controls=False`` starts no OSC/MIDI inputs
     (benchmarks, tests that push events themselves); ``outputs`` replaces the patch's extra sinks
-    (see :func:`livegen.rig.sink_requests`).
+    (see :func:`livegen.rig.sink_requests`); ``gl`` ("auto", "on", "off") the patch's ``[output] gl``.
     """
 
     def __init__(self, patch: Patch, *, size: Size | None = None, device: str | None = None,
@@ -247,7 +270,8 @@ class LiveShow:
                  fullscreen: bool = False,
                  display: int | None = None, hud: bool | None = None, display_fps: float = 60.0,
                  model_fps: float | None = None, controls: bool = True, vsync: bool = True,
-                 operator: bool = True, outputs: list[tuple[str, str]] | None = None) -> None:
+                 operator: bool = True, outputs: list[tuple[str, str]] | None = None,
+                 gl: str | None = None) -> None:
         self.patch = patch
         self.clock = WallClock()
         display = display if display is not None else patch.output.display
@@ -262,6 +286,8 @@ class LiveShow:
             self.engine.adapt_to_budget(patch.output.frame_budget_ms)
         self.controls: Any = None
         self.window: WindowSink | None = None
+        self.gl_line: str | None = None  # which output window a GL request got (HUD)
+        gl_window = None
         try:
             if controls:
                 self.controls = start_inputs(patch.osc, patch.midi, patch.mappings, self.engine.bus, self.clock.now,
@@ -274,19 +300,39 @@ class LiveShow:
                 self.engine.start_recording(Path(record), force=force)
             self.sinks = open_sinks(patch.output.sink_requests() if outputs is None else outputs,
                                     self.engine.size, model_fps or patch.output.fps)
-            self.window = WindowSink(self.engine.size, title=f"livegen — {patch.name}",
+            title = f"livegen — {patch.name}"
+            if wants_gl(gl or patch.output.gl, self.engine.device):
+                gl_window = self._open_gl(title, display, vsync)
+            self.window = WindowSink(self.engine.size, title=title,
                                      fullscreen=fullscreen or patch.output.fullscreen,
                                      display=display, hud=patch.output.hud if hud is None else hud,
-                                     vsync=vsync, operator=operator)
+                                     vsync=vsync, operator=operator, gl_output=gl_window)
         except BaseException:
+            if gl_window is not None and self.window is None:
+                gl_window.close()
             self.close()
             raise
         self.runner = LiveRunner(self.engine, self.window, self.clock, display_fps=display_fps,
                                  model_fps=model_fps or patch.output.fps, controls=self.controls,
                                  sinks=self.sinks)
         self.runner.status_parts.append(self.tempo.status)
+        if self.gl_line is not None:
+            self.runner.status_parts.append(lambda: [self.gl_line])
         if self.audio is not None:
             self.runner.status_parts.append(self.audio.status)
+
+    def _open_gl(self, title: str, display: int, vsync: bool) -> GLWindow | None:
+        """The GL output window, or None (and the one line why) when it cannot open."""
+        try:
+            window = GLWindow(self.engine.size, title=title, device=self.engine.device, vsync=vsync,
+                              display=display)
+        except Exception as e:  # noqa: BLE001 — no GL here: the plain window shows the show
+            self.gl_line = f"output window: plain, GL unavailable ({e})"
+            log.warning("%s", self.gl_line)
+            return None
+        self.gl_line = f"output window: GL, {window.path}"
+        log.info("%s on %s", self.gl_line, window.renderer)
+        return window
 
     def _restart_controls(self, old: Patch, new: Patch) -> None:
         # A saved patch with new OSC/MIDI settings takes effect without stopping the show.
@@ -319,6 +365,20 @@ class LiveShow:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def wants_gl(mode: str, device: torch.device) -> bool:
+    """Whether a show on ``device`` asks for the GL output window (``[output] gl``, ``--gl``): "auto"
+    only on CUDA with PyOpenGL importable, where it spares the full-frame host copy."""
+    if mode != "auto":
+        return mode == "on"
+    if device.type != "cuda":
+        return False
+    try:
+        import OpenGL  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def run(patch: Patch, seconds: float | None = None, **options: Any) -> int:

@@ -63,6 +63,9 @@ class OutputConfig:
     hud: bool = True
     budget_ms: float = 0.0  # live frame budget; 0 = one frame period at fps
     adaptive: bool = True  # live shows lower the stages' quality when frames run late (renders never do)
+    # Live output window through OpenGL (sinks/gl.py): "auto" = when the show runs on CUDA and PyOpenGL
+    # imports (frames reach the texture without a host copy), "on" = always (CPU: host upload), "off" = never.
+    gl: Literal["auto", "on", "off"] = "auto"
     # Extra outputs beside the window or file, several at once (see livegen/sinks/base.py).
     ndi: str = ""  # NDI source name to send as
     spout: str = ""  # Spout sender name (Windows)

@@ -13,11 +13,17 @@ device and written into a GL texture that a full-window quad draws:
 ``path`` says which one runs. Optional extra ``gl`` (PyOpenGL and cuda-bindings); without
 PyOpenGL :class:`GLWindow` raises :class:`SinkUnavailable` with the one line to install it.
 Call from the thread that owns the window (GL contexts are per thread), like the plain window.
+In a live show it is the output window of :class:`livegen.sinks.window.WindowSink` (``[output] gl``),
+beside the operator window, whose SDL renderer may make its own GL context current: every draw here
+makes the window's context current again first.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
+import warnings
 from typing import Any
 
 import numpy as np
@@ -91,11 +97,34 @@ def interop_problem(device: torch.device) -> str | None:
     return None
 
 
+def _sdl_library() -> ctypes.CDLL:
+    """The SDL2 library pygame runs on (its wheel bundles its own copy), for SDL_GL_MakeCurrent."""
+    try:
+        with open("/proc/self/maps") as maps:
+            loaded = next((line.split()[-1] for line in maps if "libSDL2-2" in line), None)
+    except OSError:
+        loaded = None
+    path = loaded or ctypes.util.find_library("SDL2")
+    if path is None:
+        raise SinkUnavailable("GL window: cannot find pygame's SDL2 library")
+    sdl = ctypes.CDLL(path)
+    sdl.SDL_GL_GetCurrentContext.restype = ctypes.c_void_p
+    sdl.SDL_GL_GetCurrentWindow.restype = ctypes.c_void_p
+    sdl.SDL_GL_MakeCurrent.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    return sdl
+
+
 class GLWindow:
-    """An OpenGL window showing frame tensors; see the module docstring."""
+    """An OpenGL window showing frame tensors; see the module docstring.
+
+    ``window`` is None, as in the window events pygame posts for its display window, so the live
+    window loop tells this window's close button from the operator window's.
+    """
+
+    window = None
 
     def __init__(self, size: Size, title: str = "livegen", device: torch.device | str = "cpu",
-                 vsync: bool = False) -> None:
+                 vsync: bool = False, display: int = 0) -> None:
         try:
             from OpenGL import GL
         except ImportError:
@@ -105,14 +134,20 @@ class GLWindow:
         self.GL = GL
         self.size = size
         pygame.display.init()
+        flags = pygame.OPENGL | pygame.DOUBLEBUF
+        warnings.filterwarnings("ignore", message="regular vsync for OpenGL not available")  # paced by the clock
         try:
-            self._surface = pygame.display.set_mode(tuple(size), pygame.OPENGL | pygame.DOUBLEBUF,
-                                                    vsync=int(vsync))
+            try:
+                pygame.display.set_mode(tuple(size), flags, display=display, vsync=int(vsync))
+            except pygame.error:  # drivers without vsync: pace by the clock instead
+                pygame.display.set_mode(tuple(size), flags, display=display)
         except pygame.error as e:
             raise SinkUnavailable(f"GL window: no OpenGL context ({e})") from None
         pygame.display.set_caption(title)
+        self._sdl = _sdl_library()
+        self._context = (self._sdl.SDL_GL_GetCurrentWindow(), self._sdl.SDL_GL_GetCurrentContext())
+        self.fullscreen = False
         w, h = size
-        GL.glViewport(0, 0, w, h)
         GL.glDisable(GL.GL_DEPTH_TEST)
         GL.glEnable(GL.GL_TEXTURE_2D)
         self.texture = int(GL.glGenTextures(1))
@@ -135,10 +170,17 @@ class GLWindow:
         self.why_host = problem
         self.frames_shown = 0
 
+    def _make_current(self) -> None:
+        self._sdl.SDL_GL_MakeCurrent(*self._context)
+
     def present(self, frame: torch.Tensor) -> None:
         """Show a (1, 3, H, W) [0, 1] frame of the window's size."""
+        self.present_rgba(to_rgba8(frame))
+
+    def present_rgba(self, rgba: torch.Tensor) -> None:
+        """Show an (H, W, 4) uint8 frame from :func:`to_rgba8`, on the device it was made on."""
         GL = self.GL
-        rgba = to_rgba8(frame)
+        self._make_current()
         if self._interop is not None and rgba.is_cuda:
             self._interop.write(rgba)
         else:
@@ -153,7 +195,17 @@ class GLWindow:
         self.frames_shown += 1
 
     def _draw(self) -> None:
+        import pygame
+
         GL = self.GL
+        # The picture keeps its aspect in a larger (fullscreen) window: black bars, centred.
+        win_w, win_h = pygame.display.get_window_size()
+        scale = min(win_w / self.size.w, win_h / self.size.h)
+        w, h = round(self.size.w * scale), round(self.size.h * scale)
+        GL.glViewport(0, 0, win_w, win_h)
+        GL.glClearColor(0.0, 0.0, 0.0, 1.0)
+        GL.glClear(GL.GL_COLOR_BUFFER_BIT)
+        GL.glViewport((win_w - w) // 2, (win_h - h) // 2, w, h)
         GL.glBindTexture(GL.GL_TEXTURE_2D, self.texture)
         # Texture row 0 is the picture's top row: it maps to the top edge (y = +1) of the quad.
         GL.glBegin(GL.GL_QUADS)
@@ -165,11 +217,23 @@ class GLWindow:
     def read_back(self) -> np.ndarray:
         """What the window shows, H x W x 3 uint8 (redraws into the back buffer and reads it; tests)."""
         GL = self.GL
+        self._make_current()
         self._draw()
         GL.glFinish()
         w, h = self.size
         data = GL.glReadPixels(0, 0, w, h, GL.GL_RGB, GL.GL_UNSIGNED_BYTE)
         return np.frombuffer(data, np.uint8).reshape(h, w, 3)[::-1].copy()
+
+    def screenshot(self) -> np.ndarray:
+        """What the window shows (as the plain window's ``screenshot``)."""
+        return self.read_back()
+
+    def set_fullscreen(self, on: bool) -> None:
+        import pygame
+
+        if on != self.fullscreen:
+            pygame.display.toggle_fullscreen()
+            self.fullscreen = on
 
     def poll(self) -> list[str]:
         """Window events as commands: "quit" when the window is closed or Esc is pressed."""
@@ -181,11 +245,23 @@ class GLWindow:
                 out.append("quit")
         return out
 
-    def close(self) -> None:
-        import pygame
+    def destroy(self) -> None:
+        """Close this window and free its texture; other SDL windows (the operator's) go on.
+
+        pygame cannot destroy its display window alone, so it is hidden until ``close``."""
+        from pygame._sdl2 import video
 
         if self._interop is not None:
             self._interop.close()
             self._interop = None
-        self.GL.glDeleteTextures([self.texture])
+        if self.texture:
+            self._make_current()
+            self.GL.glDeleteTextures([self.texture])
+            self.texture = 0
+        video.Window.from_display_module().hide()
+
+    def close(self) -> None:
+        import pygame
+
+        self.destroy()
         pygame.display.quit()

@@ -9,6 +9,8 @@ operator window shows a preview, the HUD lines and a bar per parameter. Either c
 the show goes on in the other; closing the last one ends the show. Both are SDL windows with their
 own renderer (``pygame._sdl2.video``), on any video driver: X11, Wayland, KMS, or ``dummy`` headless.
 With ``operator=False`` there is one window and the HUD overlays it (H hides it).
+The output window can instead be a :class:`livegen.sinks.gl.GLWindow` (``[output] gl``): it takes
+the frame as an RGBA tensor on the render device and draws no HUD overlay; keys work in it alike.
 """
 
 from __future__ import annotations
@@ -17,10 +19,16 @@ import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from livegen.size import Size
+
+if TYPE_CHECKING:
+    import torch
+
+    from livegen.sinks.gl import GLWindow
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
@@ -185,7 +193,8 @@ class WindowSink:
     """The output window and (unless ``operator=False``) the operator window of a live show."""
 
     def __init__(self, size: Size, title: str = "livegen", fullscreen: bool = False,
-                 display: int = 0, hud: bool = True, vsync: bool = True, operator: bool = True) -> None:
+                 display: int = 0, hud: bool = True, vsync: bool = True, operator: bool = True,
+                 gl_output: GLWindow | None = None) -> None:
         pygame.display.init()
         check_display(display)
         self.size = Size(*size)
@@ -193,7 +202,8 @@ class WindowSink:
         self.fullscreen = fullscreen
         self.hud = hud
         self.font = HudFont()
-        self.output: _Window | None = _Window(title, self.size, display, vsync)
+        self.gl = gl_output
+        self.output: _Window | GLWindow | None = gl_output or _Window(title, self.size, display, vsync)
         if fullscreen:
             self.output.set_fullscreen(True)
         self.operator: _Window | None = None
@@ -238,15 +248,22 @@ class WindowSink:
                     commands.append(f"scene:{ev.key - pygame.K_0}")
         return commands
 
-    def present(self, image: np.ndarray | None, hud_lines: Sequence[str] = (), bars: Sequence[Bar] = ()) -> None:
-        """Show the frame in the output window and the preview, HUD and bars in the operator window."""
+    def present(self, image: np.ndarray | None, hud_lines: Sequence[str] = (), bars: Sequence[Bar] = (),
+                rgba: torch.Tensor | None = None) -> None:
+        """Show the frame in the output window and the preview, HUD and bars in the operator window.
+
+        With a GL output window ``rgba`` (see ``sinks.gl.to_rgba8``) is what it shows and ``image``
+        feeds only the operator's preview (it may be smaller than the output)."""
         frame = pygame.Surface(self.size)
         if image is not None:
             h, w = image.shape[:2]
             frame = pygame.image.frombuffer(image, (w, h), "RGB")
             if (w, h) != self.size:
                 frame = pygame.transform.smoothscale(frame, self.size)
-        if self.output is not None:
+        if self.gl is not None:
+            if self.output is not None and rgba is not None:
+                self.gl.present_rgba(rgba)
+        elif self.output is not None:
             if self.operator is None and self.hud and hud_lines:
                 frame = frame.copy()
                 self._draw_lines(frame, hud_lines, (0, 0), panel=True)
