@@ -204,5 +204,7 @@ class MidiClockOut:
         self._thread.join(timeout=2.0)
         if self.started:
             self._out.send_message([STOP])
+            # JACK sends queued messages on its next process cycle; closing the port at once can drop Stop.
+            time.sleep(0.1)
         self._out.close_port()
         del self._out

@@ -78,7 +78,7 @@ class OffThreadSink:
             with self._cond:
                 while self._mail is None and not self._stop:
                     self._cond.wait()
-                if self._stop:
+                if self._mail is None:  # stopped; a frame still waiting goes out first (a show's last frame)
                     return
                 image, self._mail = self._mail, None
             started = time.perf_counter()
