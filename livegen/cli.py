@@ -33,6 +33,7 @@ DELEGATES = {
     "train style-gpu": ("livegen.train.style_gpu", "main", "pack the style data and train on a CUDA GPU"),
     "train import-dcgan": ("livegen.train.import_dcgan", "main", "convert a PyTorch DCGAN generator to a model"),
     "train upsample": ("livegen.train.upsample", "main", "train the generator's learned x2/x4 upsampler"),
+    "train cascade": ("livegen.train.cascade", "main", "join a generator core and an upsampler into one model"),
     "sheet": ("livegen.sheet", "main", "sample sheet PNG of models (generators, upsampler, style contact sheet)"),
     "eval gen": ("livegen.train.evaluate_gen", "main", "Fréchet-distance table for generators"),
     "bench engine": ("livegen.bench.engine", "main", "fps and per-stage ms of a patch (plain `bench`)"),

@@ -1,4 +1,5 @@
-"""Generator networks the latent walk plays: a DCGAN generator and a convolutional VAE.
+"""Generator networks the latent walk plays: a DCGAN generator, a convolutional VAE, and a cascade
+(either of them under a learned upsampler).
 
 In the frame loop, ``livegen.stages.generator.GeneratorStage`` hands one latent vector per frame to
 ``Generator.generate(z)`` and gets an image in [0, 1] at the model's native resolution; a VAE
@@ -18,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from livegen.nets.io import build_checked, load_into, load_manifest, load_model, save_model
+from livegen.nets.upsample import Upsampler, build_upsampler
 
 log = logging.getLogger("livegen.generator")
 
@@ -39,6 +41,7 @@ class Generator(nn.Module):
     """What the engine needs from any generator: latent size, native size, ``generate``."""
 
     kind = "generator"
+    label = "generator"  # how the HUD names the family
     latent_dim: int
     size: int
     can_encode = False
@@ -59,6 +62,7 @@ class DCGANGenerator(Generator):
     DCGAN tutorial's, so a tutorial checkpoint loads without renaming (see train/import_dcgan)."""
 
     kind = "dcgan"
+    label = "GAN"
 
     def __init__(self, latent_dim: int = 100, ngf: int = 64, size: int = 64) -> None:
         super().__init__()
@@ -118,6 +122,7 @@ class VAE(Generator):
     """
 
     kind = "vae"
+    label = "VAE"
     can_encode = True
 
     def __init__(self, latent_dim: int = 128, ch: int = 32, size: int = 64) -> None:
@@ -195,6 +200,32 @@ class VAE(Generator):
         return {"kind": self.kind, "latent_dim": self.latent_dim, "ch": self.ch, "size": self.size}
 
 
+class CascadeGenerator(Generator):
+    """A core generator drawing at a fraction of the native size, under a learned ×2/×4 stage.
+
+    A GAN's cost on the CPU grows with its output area, so the core learns the picture at 64 px
+    in a few hours; the upsampler, trained on the same dataset's crops and their box-shrunk
+    copies, brings it to the native size with the detail a plain resize lacks. ``generate`` is
+    one differentiable pass, so the GPU paths (fp16, CUDA graphs, ONNX) take it like any net.
+    """
+
+    kind = "cascade"
+
+    def __init__(self, core: Generator, sr: Upsampler) -> None:
+        super().__init__()
+        if isinstance(core, CascadeGenerator):
+            raise ValueError("a cascade's core must be a plain generator")
+        self.core, self.sr = core, sr
+        self.latent_dim, self.size = core.latent_dim, core.size * sr.scale
+        self.label = f"{core.label} {core.size} px + learned x{sr.scale}"
+
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        return self.sr(self.core.generate(z)).clamp(0.0, 1.0)
+
+    def architecture(self) -> dict[str, Any]:
+        return {"kind": self.kind, "core": self.core.architecture(), "sr": self.sr.architecture()}
+
+
 def build(arch: dict[str, Any]) -> Generator:
     """Rebuild a generator from its manifest architecture; ValueError on anything unknown."""
     kind = arch.get("kind")
@@ -203,11 +234,16 @@ def build(arch: dict[str, Any]) -> Generator:
             return DCGANGenerator(int(arch["latent_dim"]), int(arch["ngf"]), int(arch["size"]))
         if kind == "vae":
             return VAE(int(arch["latent_dim"]), int(arch["ch"]), int(arch["size"]))
+        if kind == "cascade":
+            core, sr = arch["core"], arch["sr"]
+            if not isinstance(core, dict) or core.get("kind") == "cascade":
+                raise ValueError("a cascade's core must be a plain generator")
+            return CascadeGenerator(build(core), build_upsampler(sr))
     except KeyError as e:
         raise ValueError(f"architecture {kind!r} lacks {e.args[0]!r}") from None
     except (TypeError, ValueError) as e:
         raise ValueError(f"architecture {kind!r}: {e}") from None
-    raise ValueError(f"unknown generator kind {kind!r} (expected dcgan or vae)")
+    raise ValueError(f"unknown generator kind {kind!r} (expected dcgan, vae or cascade)")
 
 
 def save_generator(path: str | Path, net: Generator, manifest: dict[str, Any], half: bool = False) -> Path:

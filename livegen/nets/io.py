@@ -66,20 +66,24 @@ def _depth(value: Any) -> int:
     return 0
 
 
-def check_architecture(arch: dict[str, Any], where: str | Path) -> None:
-    """ModelError unless every number in an architecture block is a sane size for a net."""
+def check_architecture(arch: dict[str, Any], where: str | Path, prefix: str = "architecture") -> None:
+    """ModelError unless every number in an architecture block (and its sub-blocks: a cascade's
+    core and upsampler) is a sane size for a net."""
     for key, value in arch.items():
+        if isinstance(value, dict):
+            check_architecture(value, where, f"{prefix}.{key}")
+            continue
         lo, hi = ARCH_BOUNDS.get(key, (0, OTHER_INT_MAX))
         values = value if isinstance(value, list) else [value]
         for v in values:
             if isinstance(v, bool) or not isinstance(v, (int, float, str)):
                 if isinstance(v, bool):
                     continue
-                raise ModelError(f"{where}: architecture.{key} must be a number or a word, got {type(v).__name__}")
+                raise ModelError(f"{where}: {prefix}.{key} must be a number or a word, got {type(v).__name__}")
             if isinstance(v, float) and not v.is_integer():
-                raise ModelError(f"{where}: architecture.{key} = {v} is not a whole number")
+                raise ModelError(f"{where}: {prefix}.{key} = {v} is not a whole number")
             if isinstance(v, (int, float)) and not lo <= v <= hi:
-                raise ModelError(f"{where}: architecture.{key} = {v} is outside {lo}..{hi}")
+                raise ModelError(f"{where}: {prefix}.{key} = {v} is outside {lo}..{hi}")
 
 
 def load_manifest(path: str | Path) -> dict[str, Any]:

@@ -150,8 +150,7 @@ class GeneratorStage(torch.nn.Module):
         self.upscaler = Upscaler(cfg.upscale, self.device, base)
         self.available = True
         name = manifest.get("name") or path.stem
-        kind = "VAE" if net.can_encode else "GAN"
-        self.status = (f"generator: {name} ({kind}, {net.size} px, z={net.latent_dim}) · {runtime}, "
+        self.status = (f"generator: {name} ({net.label}, {net.size} px, z={net.latent_dim}) · {runtime}, "
                        f"{self.upscaler.status}")
 
     def latent(self, snap: Any, camera: torch.Tensor | None) -> torch.Tensor:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from tqdm import tqdm
 
 from livegen.device import pick_device
@@ -52,8 +53,24 @@ def setup_run(a: argparse.Namespace) -> RunSetup:
     prepare_images(a)
     device = pick_device(a.device)
     run = Path(a.run) if a.run else Path("runs") / Path(a.out).name
-    images = images_to_tensor(load_split(a.data, "train"), device)
+    images = shrink_to(images_to_tensor(load_split(a.data, "train"), device), a.size)
     return RunSetup(device, run, run / "checkpoint.safetensors", images)
+
+
+def shrink_to(images: torch.Tensor, size: int) -> torch.Tensor:
+    """uint8 N×3×S×S images box-averaged down to ``size`` when S is a whole multiple of it.
+
+    A cascade trains its core at a fraction of the dataset's size (a 64 px GAN under a learned ×2
+    stage on a 128 px dataset); the box filter is how the dataset's own crops were shrunk.
+    """
+    side = images.shape[-1]
+    if side == size:
+        return images
+    if side < size or side % size:
+        raise ValueError(f"dataset images are {side} px; --size {size} must equal it or divide it")
+    out = [F.avg_pool2d(chunk.float(), side // size).round_().to(torch.uint8) for chunk in images.split(1024)]
+    log.info("training at %d px: dataset images box-averaged from %d px", size, side)
+    return torch.cat(out)
 
 
 def resume_if_asked(trainer: Any, a: argparse.Namespace, setup: RunSetup) -> None:

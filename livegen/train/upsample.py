@@ -6,6 +6,9 @@ Pairs come from the SOURCE pictures of a dataset built by ``livegen train data a
 box-resized to ``128·scale`` px (the high-resolution truth) and that again to 128 px (what the
 generator draws). Random aligned patch pairs of those are the training examples. Only the
 training split's pictures are used; ``livegen bench upscale`` measures on the held-out ones.
+With ``--from-crops`` the pairs are instead the dataset's own training crops and their box-shrunk
+copies: the ×scale stage of a cascade generator (:class:`livegen.nets.generator.CascadeGenerator`),
+whose core learns exactly those shrunk crops.
 Loss: L1 on pixels plus L1 on image gradients (which rewards edges a pixel loss alone blurs).
 """
 
@@ -33,6 +36,7 @@ from livegen.train import (
     restore_optimizer,
     save_checkpoint,
 )
+from livegen.train.data import load_split
 from livegen.train.data_abstract import load_rgb
 
 log = logging.getLogger("livegen.train.upsample")
@@ -82,6 +86,18 @@ def make_pairs(sources: list[dict], regions: int, scale: int, seed: int,
     return np.stack(lows), np.stack(highs)
 
 
+def crop_pairs(data: str | Path, count: int, scale: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` training crops of a dataset (high) and their ×1/scale box averages (low), uint8."""
+    crops = load_split(data, "train")
+    side = crops.shape[1]
+    if side % scale:
+        raise ValueError(f"{data}: {side} px crops do not shrink by {scale}")
+    idx = np.sort(np.random.default_rng(seed).choice(len(crops), size=min(count, len(crops)), replace=False))
+    high = crops[idx]
+    low = high.reshape(len(idx), side // scale, scale, side // scale, scale, 3).mean(axis=(2, 4))
+    return np.round(low).astype(np.uint8), high
+
+
 def to_float(a: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(a)).permute(0, 3, 1, 2).float() / 255.0
 
@@ -117,7 +133,7 @@ class UpsampleTrainer:
     def batch_pairs(self) -> tuple[torch.Tensor, torch.Tensor]:
         n, p, s = self.batch, self.patch, self.scale
         idx = torch.randint(0, len(self.low), (n,), generator=self.gen).numpy()
-        xy = torch.randint(0, BASE - p + 1, (n, 2), generator=self.gen).numpy()
+        xy = torch.randint(0, self.low.shape[1] - p + 1, (n, 2), generator=self.gen).numpy()
         lo = np.stack([self.low[i, y:y + p, x:x + p] for i, (x, y) in zip(idx, xy, strict=True)])
         hi = np.stack([self.high[i, y * s:(y + p) * s, x * s:(x + p) * s] for i, (x, y) in zip(idx, xy, strict=True)])
         return to_float(lo), to_float(hi)
@@ -161,7 +177,10 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--scale", type=int, default=4, choices=[2, 3, 4])
     ap.add_argument("--width", type=int, default=16)
     ap.add_argument("--depth", type=int, default=3)
-    ap.add_argument("--regions", type=int, default=1000, help="whole-region pairs cut from the pictures")
+    ap.add_argument("--regions", type=int, default=1000, help="whole-region pairs cut from the pictures (with "
+                    "--from-crops: crops taken)")
+    ap.add_argument("--from-crops", action="store_true", help="pairs from the dataset's training crops and their "
+                    "box-shrunk copies (the ×scale stage of a cascade generator)")
     ap.add_argument("--patch", type=int, default=32, help="low-resolution patch side per example")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=1e-3)
@@ -176,9 +195,13 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     run = Path(a.run) if a.run else Path("runs") / Path(a.out).name
     ckpt = run / "checkpoint.safetensors"
-    sources = sources_of(a.data, "train")
-    log.info("cutting %d region pairs from %d pictures", a.regions, len(sources))
-    low, high = make_pairs(sources, a.regions, a.scale, a.seed)
+    if a.from_crops:
+        low, high = crop_pairs(a.data, a.regions, a.scale, a.seed)
+        log.info("%d crop pairs of %s (%d px -> %d px)", len(low), a.data, low.shape[1], high.shape[1])
+    else:
+        sources = sources_of(a.data, "train")
+        log.info("cutting %d region pairs from %d pictures", a.regions, len(sources))
+        low, high = make_pairs(sources, a.regions, a.scale, a.seed)
     tr = UpsampleTrainer(low, high, scale=a.scale, width=a.width, depth=a.depth, patch=a.patch, batch=a.batch,
                          lr=a.lr, grad_weight=a.grad_weight, seed=a.seed, steps=a.steps)
     if a.resume and ckpt.exists():
@@ -191,7 +214,8 @@ def main(argv: list[str]) -> int:
 
     def checkpoint() -> None:
         save_checkpoint(ckpt, *tr.state())
-        manifest = {"name": Path(a.out).name, "scale": a.scale, "input": "any size, images in [0, 1]",
+        pairs = "training crops and their box-shrunk copies" if a.from_crops else "regions of the training pictures"
+        manifest = {"name": Path(a.out).name, "scale": a.scale, "input": "any size, images in [0, 1]", "pairs": pairs,
                     "training": {"command": tr.commands[0], "resumed_with": tr.commands[1:], "steps": tr.step,
                                  "wall_time_s": round(tr.wall, 1), "threads": a.threads, **tr.hparams},
                     "dataset": {"path": a.data, "split": "train pictures of the dataset", **info},
