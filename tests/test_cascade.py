@@ -13,7 +13,7 @@ from PIL import Image
 from livegen.nets.generator import CascadeGenerator, DCGANGenerator, load_generator, save_generator
 from livegen.nets.io import ModelError
 from livegen.nets.ort import OrtGenerator
-from livegen.nets.upsample import Upsampler
+from livegen.nets.upsample import Upsampler, load_upsampler
 from livegen.params import ParameterStore
 from livegen.size import Size
 from livegen.stages import default_registry
@@ -91,3 +91,22 @@ def test_onnx_runtime_draws_the_same_cascade_picture_as_torch():
     with torch.no_grad():
         ref = net.generate(z)
     assert torch.allclose(OrtGenerator(net, 1)(z), ref, atol=1e-5)
+
+
+def test_the_x2_stage_continues_from_a_trained_one_and_learns_to_clean_grain(photos128, tmp_path):
+    first, second = tmp_path / "sr", tmp_path / "sr_clean"
+    common = ["--data", str(photos128), "--from-crops", "--scale", "2", "--depth", "2", "--regions", "12",
+              "--patch", "16", "--batch", "4"]
+    assert upsample_main([*common, "--width", "8", "--steps", "10", "--out", str(first),
+                          "--run", str(tmp_path / "r1")]) == 0
+    start, _ = load_upsampler(f"{first}.safetensors")
+    # Zero steps from --init: the exported stage is exactly the one it started from.
+    assert upsample_main([*common, "--width", "8", "--steps", "0", "--noise", "0.05", "--init", f"{first}.safetensors",
+                          "--out", str(second), "--run", str(tmp_path / "r2")]) == 0
+    again, manifest = load_upsampler(f"{second}.safetensors")
+    assert manifest["training"]["noise"] == 0.05
+    assert all(torch.equal(a, b) for a, b in zip(start.state_dict().values(), again.state_dict().values(),
+                                                    strict=True))
+    with pytest.raises(SystemExit):
+        upsample_main([*common, "--width", "16", "--steps", "1", "--init", f"{first}.safetensors",
+                       "--out", str(tmp_path / "x"), "--run", str(tmp_path / "r3")])

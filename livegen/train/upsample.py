@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from livegen.nets.upsample import Upsampler, save_upsampler
+from livegen.nets.upsample import Upsampler, load_upsampler, save_upsampler
 from livegen.train import (
     Every,
     MetricsLog,
@@ -116,10 +116,11 @@ def sr_loss(pred: torch.Tensor, target: torch.Tensor, grad_weight: float) -> tor
 
 class UpsampleTrainer:
     def __init__(self, low: np.ndarray, high: np.ndarray, *, scale: int, width: int, depth: int, patch: int,
-                 batch: int, lr: float, grad_weight: float, seed: int, steps: int = 0) -> None:
+                 batch: int, lr: float, grad_weight: float, seed: int, steps: int = 0, noise: float = 0.0) -> None:
         torch.manual_seed(seed)
         self.low, self.high = low, high
         self.scale, self.patch, self.batch, self.grad_weight = scale, patch, batch, grad_weight
+        self.noise = noise
         self.net = Upsampler(scale, width, depth)
         self.opt = torch.optim.Adam(self.net.parameters(), lr=lr)
         self.gen = torch.Generator().manual_seed(seed + 1)
@@ -128,7 +129,7 @@ class UpsampleTrainer:
         self.commands: list[str] = []
         self.hparams = {"lr_schedule": "cosine to 0 over --steps" if steps else "constant",
                         "scale": scale, "width": width, "depth": depth, "patch": patch, "batch": batch, "lr": lr,
-                        "grad_weight": grad_weight, "seed": seed, "regions": len(low)}
+                        "grad_weight": grad_weight, "seed": seed, "regions": len(low), "noise": noise}
 
     def batch_pairs(self) -> tuple[torch.Tensor, torch.Tensor]:
         n, p, s = self.batch, self.patch, self.scale
@@ -141,6 +142,11 @@ class UpsampleTrainer:
     def train_step(self) -> dict[str, float]:
         t0 = time.perf_counter()
         lo, hi = self.batch_pairs()
+        if self.noise:
+            # A GAN core's picture carries grain real crops lack; noisy inputs teach the stage to
+            # draw the clean picture under it instead of enlarging the grain.
+            sigma = torch.rand(len(lo), 1, 1, 1, generator=self.gen) * self.noise
+            lo = lo + sigma * torch.randn(lo.shape, generator=self.gen)
         if self.steps:
             for g in self.opt.param_groups:
                 g["lr"] = 0.5 * self.lr * (1 + math.cos(math.pi * min(self.step / self.steps, 1.0)))
@@ -185,6 +191,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--grad-weight", type=float, default=1.0)
+    ap.add_argument("--noise", type=float, default=0.0, help="Gaussian noise (std up to this, images in 0..1) added "
+                    "to the low-resolution inputs, so a cascade's stage cleans its core's grain")
+    ap.add_argument("--init", help="start from this trained upsampler's weights (same scale, width, depth)")
     ap.add_argument("--steps", type=int, default=20000, help="training steps (the learning rate decays to 0 over them)")
     ap.add_argument("--ckpt-minutes", type=float, default=3.0)
     ap.add_argument("--resume", action="store_true")
@@ -203,7 +212,12 @@ def main(argv: list[str]) -> int:
         log.info("cutting %d region pairs from %d pictures", a.regions, len(sources))
         low, high = make_pairs(sources, a.regions, a.scale, a.seed)
     tr = UpsampleTrainer(low, high, scale=a.scale, width=a.width, depth=a.depth, patch=a.patch, batch=a.batch,
-                         lr=a.lr, grad_weight=a.grad_weight, seed=a.seed, steps=a.steps)
+                         lr=a.lr, grad_weight=a.grad_weight, seed=a.seed, steps=a.steps, noise=a.noise)
+    if a.init and not (a.resume and ckpt.exists()):
+        start, _ = load_upsampler(a.init)
+        if start.architecture() != tr.net.architecture():
+            ap.error(f"--init {a.init} is {start.architecture()}, not {tr.net.architecture()}")
+        tr.net.load_state_dict(start.state_dict())
     if a.resume and ckpt.exists():
         tr.load_state(*load_checkpoint(ckpt, torch.device("cpu")))
         log.info("resumed %s at step %d", ckpt, tr.step)
