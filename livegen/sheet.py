@@ -2,7 +2,7 @@
 
 A small dispatch on the manifest: each model kind has one function that returns a labelled block
 (an RGB uint8 array); several models stack into one PNG (docs/generators.png is the sheet of every
-shipped generator). Generators (``dcgan``, ``vae``) draw 8×4 samples from fixed latents; the
+shipped generator). Generators (``dcgan``, ``vae``, ``cascade``) draw 8×4 samples from fixed latents; the
 upsampler shows bicubic against its own output; a style model shows its contact sheet (held-out
 photos and a blurred one through every style, see :mod:`livegen.bench.sheet`).
 """
@@ -61,7 +61,7 @@ def generator_sheet(path: Path, manifest: dict[str, Any], cols: int = 8, rows: i
     data = Path(str(manifest.get("dataset", {}).get("path", ""))).name
     fd = f", FD {q['fd_samples']:.0f} on {data} held-out" if "fd_samples" in q else ""
     trained = f", trained on {data}" if data and not fd else ""
-    text = f"{manifest.get('name', path.stem)}: {net.kind} {net.size} px, z={net.latent_dim}{fd}{trained}"
+    text = f"{manifest.get('name', path.stem)}: {net.label}, {net.size} px, z={net.latent_dim}{fd}{trained}"
     return _label(_grid(_to_uint8(img), cols), text)
 
 
@@ -95,8 +95,8 @@ def style_sheet(path: Path, manifest: dict[str, Any], seed: int = 0, **kw: Any) 
 
 
 SHEETS: dict[str, Callable[..., np.ndarray]] = {"dcgan": generator_sheet, "vae": generator_sheet,
-                                                 "upsampler": upsampler_sheet, "fast-cin": style_sheet,
-                                                 "transformer": style_sheet}
+                                                 "cascade": generator_sheet, "upsampler": upsampler_sheet,
+                                                 "fast-cin": style_sheet, "transformer": style_sheet}
 
 
 def sheet_block(path: str | Path, **kw: Any) -> np.ndarray:
@@ -143,7 +143,7 @@ def main(argv: list[str]) -> int:
                 kw.update(photos=a.photos, peer_of=a.peer_of, **({"heldout": a.heldout} if a.heldout else {}))
             if a.generator and kind == "upsampler":
                 kw["generator"] = a.generator
-            if kind in ("dcgan", "vae"):
+            if SHEETS.get(kind) is generator_sheet:
                 kw["cell"] = a.cell
             blocks.append(sheet_block(m, **kw))
         except (ModelError, FileNotFoundError) as e:

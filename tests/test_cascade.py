@@ -131,3 +131,12 @@ def test_the_quality_table_shows_what_the_cascade_stage_alone_costs(tmp_path):
     assert names == ["real: training images (floor)", "PCA-Gaussian baseline (k=4)", "c: samples",
                      "c: its x2 stage on real crops shrunk to 64 px"]
     assert result["models"][str(path)]["fd_stage_on_real"] >= 0
+
+
+def test_livegen_sheet_draws_a_cascade_like_any_generator(tmp_path):
+    from livegen.sheet import main as sheet_main
+
+    path = save_generator(tmp_path / "c", CascadeGenerator(DCGANGenerator(8, 4, 64), Upsampler(2, 8, 1)).eval(),
+                          {"name": "c"})
+    assert sheet_main([str(path), "--cell", "32", "--out", str(tmp_path / "sheet.png")]) == 0
+    assert Image.open(tmp_path / "sheet.png").size[0] == 8 * 32
