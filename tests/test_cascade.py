@@ -106,6 +106,7 @@ def test_the_x2_stage_continues_from_a_trained_one_and_learns_to_clean_grain(pho
                           "--out", str(second), "--run", str(tmp_path / "r2")]) == 0
     again, manifest = load_upsampler(f"{second}.safetensors")
     assert manifest["training"]["noise"] == 0.05
+    assert manifest["training"]["started_from"]["training"]["steps"] == 10
     assert all(torch.equal(a, b) for a, b in zip(start.state_dict().values(), again.state_dict().values(),
                                                     strict=True))
     with pytest.raises(SystemExit):

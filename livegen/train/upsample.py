@@ -213,11 +213,15 @@ def main(argv: list[str]) -> int:
         low, high = make_pairs(sources, a.regions, a.scale, a.seed)
     tr = UpsampleTrainer(low, high, scale=a.scale, width=a.width, depth=a.depth, patch=a.patch, batch=a.batch,
                          lr=a.lr, grad_weight=a.grad_weight, seed=a.seed, steps=a.steps, noise=a.noise)
-    if a.init and not (a.resume and ckpt.exists()):
-        start, _ = load_upsampler(a.init)
+    started_from: dict = {}
+    if a.init:
+        start, init_manifest = load_upsampler(a.init)
         if start.architecture() != tr.net.architecture():
             ap.error(f"--init {a.init} is {start.architecture()}, not {tr.net.architecture()}")
-        tr.net.load_state_dict(start.state_dict())
+        # The starting model's own record, so a chain of fine-tunes stays reproducible from the manifest.
+        started_from = {"model": a.init, "training": init_manifest.get("training", {})}
+        if not (a.resume and ckpt.exists()):
+            tr.net.load_state_dict(start.state_dict())
     if a.resume and ckpt.exists():
         tr.load_state(*load_checkpoint(ckpt, torch.device("cpu")))
         log.info("resumed %s at step %d", ckpt, tr.step)
@@ -231,7 +235,8 @@ def main(argv: list[str]) -> int:
         pairs = "training crops and their box-shrunk copies" if a.from_crops else "regions of the training pictures"
         manifest = {"name": Path(a.out).name, "scale": a.scale, "input": "any size, images in [0, 1]", "pairs": pairs,
                     "training": {"command": tr.commands[0], "resumed_with": tr.commands[1:], "steps": tr.step,
-                                 "wall_time_s": round(tr.wall, 1), "threads": a.threads, **tr.hparams},
+                                 "wall_time_s": round(tr.wall, 1), "threads": a.threads, **tr.hparams,
+                                 **({"started_from": started_from} if started_from else {})},
                     "dataset": {"path": a.data, "split": "train pictures of the dataset", **info},
                     "licence": info.get("licence", "unknown")}
         save_upsampler(a.out, tr.net, manifest)
