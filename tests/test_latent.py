@@ -170,7 +170,8 @@ def test_layer_draws_frames_of_the_output_size_in_unit_range(gan_file):
     layer = GeneratorStage(GeneratorConfig(model=str(gan_file)), torch.device("cpu"))
     assert layer.available
     runtime = "onnxruntime" if ort.available() else "torch"
-    assert layer.status == f"generator: tiny_gan (GAN, 64 px, z=8) · {runtime}, upscale: upsample4 (learned x4)"
+    assert layer.status == (f"generator: tiny_gan (GAN, 64 px, z=8) · {runtime}, upscale: upsample4 (learned x4)"
+                            + (" · onnxruntime" if ort.available() else ""))
     show = Show()
     for _ in range(3):
         out = layer(show.snap(), None, Size(160, 90))

@@ -1,4 +1,4 @@
-"""ONNX Runtime for the CPU path: the style and generator nets, exported once at load, run by ORT.
+"""ONNX Runtime for the CPU path: the style, generator and upscale nets, exported once at load, run by ORT.
 
 Measured on these 2-core machines, ORT's CPU kernels run the fast style net 2-2.5x faster than
 eager torch at the live input size (``livegen bench style`` prints both), which is most of the
@@ -10,6 +10,10 @@ The style net's temporal smoothing of its norm statistics is state kept between 
 that state is explicit: each CondInstanceNorm's mean and variance go in and come out of the
 graph, and the stage's ``style.stabilize`` is an input, so one exported graph serves every
 setting and every frame size.
+
+The generator's learned upscale runs here on ONE thread: its small convolutions lose more to a
+two-thread pool than they gain (640x480 from 128 px: 3.6 ms in ORT on one thread, 6-7 ms in torch
+on two, ``livegen bench upscale``).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import warnings
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from livegen.nets.cin import CondInstanceNorm
@@ -83,6 +88,35 @@ class OrtGenerator:
 
     def __call__(self, z: torch.Tensor) -> torch.Tensor:
         feeds = {"z": np.ascontiguousarray(z.detach().cpu().numpy(), np.float32)}
+        return torch.from_numpy(self._session.run(None, feeds)[0])
+
+
+class _UpscaleTo(nn.Module):
+    """The upsampler, then bilinear to the size of ``like``: a shape-only input, so one exported
+    graph serves every frame size and fit."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(self.net(x).clamp(0.0, 1.0), size=like.shape[-2:], mode="bilinear",
+                             align_corners=False)
+
+
+class OrtUpscaler:
+    """``(img, th, tw)`` -> the learned ×scale picture brought to th×tw, run by ONNX Runtime."""
+
+    def __init__(self, net: nn.Module, threads: int = 1) -> None:
+        x, like = torch.zeros(1, 3, 96, 128), torch.zeros(1, 1, 480, 640)
+        axes = {"x": {0: "n", 2: "h", 3: "w"}, "like": {2: "H", 3: "W"}, "frame": {0: "n", 2: "H", 3: "W"}}
+        self._session = session(_export(_UpscaleTo(net).eval(), (x, like), ["x", "like"], ["frame"], axes), threads)
+        self._like = np.zeros((1, 1, 480, 640), np.float32)
+
+    def __call__(self, img: torch.Tensor, th: int, tw: int) -> torch.Tensor:
+        if self._like.shape[-2:] != (th, tw):
+            self._like = np.zeros((1, 1, th, tw), np.float32)
+        feeds = {"x": np.ascontiguousarray(img.detach().cpu().numpy(), np.float32), "like": self._like}
         return torch.from_numpy(self._session.run(None, feeds)[0])
 
 
