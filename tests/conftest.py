@@ -55,3 +55,27 @@ def vgg() -> VGGTrunk:
             torch.nn.init.kaiming_normal_(m.weight)
             torch.nn.init.zeros_(m.bias)
     return net.eval()
+
+
+@pytest.fixture
+def photo_crops(tmp_path):
+    """``make(size, train, heldout, licence)``: a crop dataset (livegen's abstract-data builder) cut
+    from scikit-image's sample photos; two of the five pictures are held out whole."""
+    skdata = pytest.importorskip("skimage.data")
+    from PIL import Image
+
+    from livegen.train.data_abstract import build_crop_dataset, folder_sources, split_groups
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field"):
+        Image.fromarray(getattr(skdata, name)()).save(photos / f"{name}.png")
+
+    def make(size: int, train: int, heldout: int, licence: str):
+        sources = folder_sources(photos, "test")
+        split_groups(sources, 0.4, seed=0)
+        data = tmp_path / "data"
+        build_crop_dataset(sources, data, size, train, heldout, 0, {"licence": licence})
+        return data
+
+    return make

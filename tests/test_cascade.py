@@ -20,24 +20,14 @@ from livegen.size import Size
 from livegen.stages import default_registry
 from livegen.stages.generator import GeneratorConfig, GeneratorStage
 from livegen.train.cascade import main as cascade_main
-from livegen.train.data_abstract import build_crop_dataset, folder_sources, split_groups
 from livegen.train.gan import main as gan_main
 from livegen.train.upsample import crop_pairs
 from livegen.train.upsample import main as upsample_main
 
 
 @pytest.fixture
-def photos128(tmp_path):
-    skdata = pytest.importorskip("skimage.data")
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    for name in ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field"):
-        Image.fromarray(getattr(skdata, name)()).save(photos / f"{name}.png")
-    sources = folder_sources(photos, "test")
-    split_groups(sources, 0.4, seed=0)
-    data = tmp_path / "data"
-    build_crop_dataset(sources, data, 128, 12, 4, 0, {"licence": "test photos"})
-    return data
+def photos128(photo_crops):
+    return photo_crops(128, 12, 4, "test photos")
 
 
 def test_a_128_px_dataset_trains_a_64_px_core_a_x2_stage_and_one_playable_cascade(photos128, tmp_path):

@@ -24,7 +24,6 @@ from livegen.stages import default_registry
 from livegen.stages.generator import GeneratorStage
 from livegen.stages.resize import FITS, fit_to_frame
 from livegen.stages.upscale import Upscaler, unsharp
-from livegen.train.data_abstract import build_crop_dataset, folder_sources, split_groups
 from livegen.train.upsample import main as train_main
 
 
@@ -101,17 +100,8 @@ def test_weights_round_trip_and_a_wrong_file_is_a_clear_error(tmp_path):
 
 
 @pytest.fixture
-def tiny_dataset(tmp_path):
-    skdata = pytest.importorskip("skimage.data")
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    for name in ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field"):
-        Image.fromarray(getattr(skdata, name)()).save(photos / f"{name}.png")
-    sources = folder_sources(photos, "test")
-    split_groups(sources, 0.4, seed=0)
-    data = tmp_path / "data"
-    build_crop_dataset(sources, data, 32, 16, 8, 0, {"licence": "test"})
-    return data
+def tiny_dataset(photo_crops):
+    return photo_crops(32, 16, 8, "test")
 
 
 def test_training_then_the_bench_against_bicubic(tiny_dataset, tmp_path):

@@ -95,7 +95,8 @@ def distances_to(vgg, y: torch.Tensor, targets: list[list[torch.Tensor]]) -> lis
 
 
 def live_frame(img: torch.Tensor, h: int = 480, w: int = 640) -> torch.Tensor:
-    """Centre crop of (3,H,W) to 4:3, resized to 640x480, as (1,3,h,w)."""
+    """Centre crop of (3,H,W) to the aspect of h x w, resized to it, as (1,3,h,w): a held-out
+    photo as the live camera would frame it (every bench's live input)."""
     _, ih, iw = img.shape
     s = min(ih / h, iw / w)
     ch, cw = round(h * s), round(w * s)

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from livegen.bench.regularity import live_frame
 from livegen.nets.io import ModelError
 from livegen.nets.style import build_net, load_style_model
 from livegen.nets.vgg import gram, load_trunk
@@ -271,16 +272,6 @@ def style_targets(a, style_paths: list[Path]) -> tuple[list[torch.Tensor], list[
     return styles, peer_paths
 
 
-def live_crop(img: torch.Tensor, h: int = 480, w: int = 640) -> torch.Tensor:
-    """Centre crop of (3,H,W) to the aspect of h x w, resized to it, as (1,3,h,w)."""
-    _, ih, iw = img.shape
-    s = min(ih / h, iw / w)
-    ch, cw = int(h * s), int(w * s)
-    y, x = (ih - ch) // 2, (iw - cw) // 2
-    crop = img[:, y:y + ch, x:x + cw].unsqueeze(0)
-    return F.interpolate(crop, size=(h, w), mode="bilinear", align_corners=False, antialias=ch > h)
-
-
 def print_rows(title: str, rows: dict[str, list[tuple[float, float]]], suffix: str = "") -> dict:
     out = {}
     print(title)
@@ -294,7 +285,7 @@ def print_rows(title: str, rows: dict[str, list[tuple[float, float]]], suffix: s
 
 def quality_live(a, net, tnet, peer, styles: list[torch.Tensor], peer_paths: list[Path], ev: Evaluator) -> dict:
     """The same losses at the live output size, 640x480: what the audience sees."""
-    photos = [live_crop(read_rgb(p)) for p in list_images(a.heldout)[: a.live_photos]]
+    photos = [live_frame(read_rgb(p)) for p in list_images(a.heldout)[: a.live_photos]]
     rows: dict[str, list[tuple[float, float]]] = {}
     for k in range(len(styles)):
         print(f"livegen bench style: 640x480 quality, style {k + 1}/{len(styles)}", file=sys.stderr, flush=True)

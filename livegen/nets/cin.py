@@ -80,3 +80,20 @@ class StabilizedNorms:
         for m in self.modules():  # type: ignore[attr-defined]
             if isinstance(m, CondInstanceNorm):
                 m.reset_state()
+
+
+class HeldNormState:
+    """``style.stabilize`` for a runner that keeps the norms' smoothed statistics outside the net
+    (ONNX Runtime, CUDA graphs): the momentum, and the state it forgets when smoothing stops."""
+
+    momentum: float = 0.0
+    _state: list | None = None  # each norm's mean and variance, in the runner's own arrays
+
+    def set_stabilize(self, momentum: float) -> None:
+        """As the torch net's: temporal smoothing of the norm statistics (0 = off, forgets them)."""
+        if momentum <= 0.0:
+            self._state = None
+        self.momentum = float(momentum)
+
+    def reset_state(self) -> None:
+        self._state = None

@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from livegen.nets.cin import CondInstanceNorm
+from livegen.nets.cin import CondInstanceNorm, HeldNormState
 
 SETTLE = 3  # frames a key must repeat before a graph is recorded for it
 MAX_GRAPHS = 8  # recorded graphs kept per runner (least recently used dropped)
@@ -97,7 +97,7 @@ def _fast_copy(net: nn.Module, half: bool) -> nn.Module:
     return fast.to(memory_format=torch.channels_last)
 
 
-class GraphedStyleNet:
+class GraphedStyleNet(HeldNormState):
     """A CondInstanceNorm style net in fp16 / channels_last with graph replay; call it like the
     torch net (``net(x, w)``, ``set_stabilize``, ``reset_state``), fp32 frames in and out."""
 
@@ -114,14 +114,6 @@ class GraphedStyleNet:
         self.momentum = 0.0
         self._state: list[torch.Tensor] | None = None  # static buffers: each norm's mean, var
         self._graphs = Graphs(graphs)
-
-    def set_stabilize(self, momentum: float) -> None:
-        if momentum <= 0.0:
-            self._state = None
-        self.momentum = float(momentum)
-
-    def reset_state(self) -> None:
-        self._state = None
 
     def _plain(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         for norm in self.norms:

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from livegen.nets.cin import CondInstanceNorm
+from livegen.nets.cin import CondInstanceNorm, HeldNormState
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ class _StatefulGraph(nn.Module):
         return tuple(out)
 
 
-class OrtStyleNet:
+class OrtStyleNet(HeldNormState):
     """Runs a CondInstanceNorm style net through ONNX Runtime; call it like the torch net: ``net(x, w)``."""
 
     def __init__(self, net: nn.Module, threads: int | None = None) -> None:
@@ -170,15 +170,6 @@ class OrtStyleNet:
             for norm in self.norms:
                 norm.reset_state()
                 norm.momentum = 0.0
-
-    def set_stabilize(self, momentum: float) -> None:
-        """As the torch net's: temporal smoothing of the norm statistics (0 = off, forgets them)."""
-        if momentum <= 0.0:
-            self._state = None
-        self.momentum = float(momentum)
-
-    def reset_state(self) -> None:
-        self._state = None
 
     def __call__(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         m = self.momentum if self._state is not None else 0.0

@@ -38,6 +38,7 @@ from livegen.train import (
 )
 from livegen.train.data import load_split
 from livegen.train.data_abstract import load_rgb
+from livegen.train.loop import install_stop_handlers, shrink_to
 
 log = logging.getLogger("livegen.train.upsample")
 
@@ -94,8 +95,9 @@ def crop_pairs(data: str | Path, count: int, scale: int, seed: int) -> tuple[np.
         raise ValueError(f"{data}: {side} px crops do not shrink by {scale}")
     idx = np.sort(np.random.default_rng(seed).choice(len(crops), size=min(count, len(crops)), replace=False))
     high = crops[idx]
-    low = high.reshape(len(idx), side // scale, scale, side // scale, scale, 3).mean(axis=(2, 4))
-    return np.round(low).astype(np.uint8), high
+    # Shrunk exactly as the cascade's core sees its training crops.
+    low = shrink_to(torch.from_numpy(high).permute(0, 3, 1, 2), side // scale).permute(0, 2, 3, 1).numpy()
+    return np.ascontiguousarray(low), high
 
 
 def to_float(a: np.ndarray) -> torch.Tensor:
@@ -241,8 +243,6 @@ def main(argv: list[str]) -> int:
                     "licence": info.get("licence", "unknown")}
         save_upsampler(a.out, tr.net, manifest)
         log.info("step %d: checkpoint %s, exported %s", tr.step, ckpt, a.out)
-
-    from livegen.train.loop import install_stop_handlers
 
     stop = install_stop_handlers()
     metrics = MetricsLog(run / "metrics.jsonl")
