@@ -1,4 +1,4 @@
-"""Training the generators: datasets assembled from packages, each GAN loss, the VAE, resume."""
+"""Training the generators: datasets assembled from packages, each GAN loss and discriminator, the VAE, resume."""
 
 from __future__ import annotations
 
@@ -11,13 +11,16 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from safetensors.torch import save_file
 
 from livegen.nets.generator import load_generator
+from livegen.nets.projected import ProjectedDiscriminator
 from livegen.train import load_checkpoint, save_checkpoint
 from livegen.train.data import GEMOJIONE_DIR, NOTO_FONT, load_split, read_noto
 from livegen.train.data import main as data_main
 from livegen.train.gan import GanTrainer, diff_augment, parse_augment
 from livegen.train.gan import main as gan_main
+from livegen.train.user_images import apply_init
 from livegen.train.vae import VaeTrainer
 from livegen.train.vae import main as vae_main
 
@@ -217,3 +220,80 @@ def test_vae_command_writes_a_model_that_encodes_and_decodes(dataset, tmp_path):
     assert net.can_encode and manifest["architecture"]["kind"] == "vae"
     with torch.no_grad():
         assert net.generate(net.encode(torch.rand(1, 3, 64, 64))).shape == (1, 3, 64, 64)
+
+
+
+@pytest.fixture
+def trunk_file(vgg, tmp_path):
+    """The seeded random VGG16 trunk written where `livegen train style-data` would put the real one."""
+    path = tmp_path / "vgg16_trunk.safetensors"
+    save_file({k: v.contiguous() for k, v in vgg.state_dict().items()}, str(path))
+    return path
+
+
+def test_the_frozen_trunk_stays_out_of_the_discriminators_weights_and_passes_gradients(vgg):
+    d = ProjectedDiscriminator(vgg, size=64, ndf=8, seed=0)
+    assert not any(k.startswith(("conv", "_trunk")) for k in d.state_dict())
+    assert {"ccm0", "ccm2", "csm0", "gain1"} <= set(d.state_dict())
+    real = torch.rand(6, 3, 64, 64) * 2 - 1
+    d.calibrate(real)
+    assert all(abs(float(m.std()) - 1) < 1e-3 for m in d.project(real))
+    fake = (torch.rand(2, 3, 64, 64) * 2 - 1).requires_grad_(True)
+    logits = d(fake)
+    assert logits.shape == (2, 3)  # one judgement per scale
+    logits.mean().backward()
+    assert fake.grad is not None and float(fake.grad.abs().sum()) > 0
+    assert all(p.grad is None for p in vgg.parameters())
+
+
+def test_the_same_seed_draws_the_same_random_projection(vgg):
+    a, b = ProjectedDiscriminator(vgg, ndf=8, seed=4), ProjectedDiscriminator(vgg, ndf=8, seed=4)
+    c = ProjectedDiscriminator(vgg, ndf=8, seed=5)
+    assert torch.equal(a.ccm1, b.ccm1) and not torch.equal(a.ccm1, c.ccm1)
+
+
+def test_images_too_small_for_the_heads_are_refused(vgg):
+    with pytest.raises(ValueError, match="at least 32 px"):
+        ProjectedDiscriminator(vgg, size=16)
+
+
+def test_a_projected_gan_trains_and_resumes_to_the_same_next_step(dataset, trunk_file, tmp_path):
+    kw = dict(latent_dim=8, ngf=4, ndf=4, batch=4, d_arch="projected", features=str(trunk_file),
+              augment="color,translation", seed=3)
+    a = GanTrainer(images(dataset), **kw)
+    g0, d0 = params(a.G), params(a.D)
+    for _ in range(2):
+        row = a.train_step()
+    assert np.isfinite(row["loss_d"]) and np.isfinite(row["loss_g"])
+    assert not torch.equal(g0, params(a.G)) and not torch.equal(d0, params(a.D))
+    save_checkpoint(tmp_path / "ck.safetensors", *a.state())
+    row_a = a.train_step()
+    b = GanTrainer(images(dataset), **{**kw, "seed": 9})  # another seed: the checkpoint must bring the projection
+    b.load_state(*load_checkpoint(tmp_path / "ck.safetensors", torch.device("cpu")))
+    assert b.train_step() == row_a
+    assert torch.equal(params(a.D), params(b.D)) and torch.equal(a.D.ccm0, b.D.ccm0)
+
+
+def test_a_wgan_critic_is_not_offered_with_patch_logits(dataset, trunk_file):
+    with pytest.raises(ValueError, match="projected"):
+        GanTrainer(images(dataset), latent_dim=8, ngf=4, ndf=4, loss="wgan-gp", d_arch="projected",
+                   features=str(trunk_file))
+
+
+def test_fine_tuning_a_pixel_gan_with_a_projected_d_keeps_its_generator(dataset, trunk_file, tmp_path):
+    out, run = tmp_path / "models" / "first", tmp_path / "run"
+    common = ["--data", str(dataset), "--latent", "8", "--ngf", "4", "--ndf", "4", "--batch", "4",
+              "--steps", "2", "--device", "cpu"]
+    assert gan_main([*common, "--out", str(out), "--run", str(run)]) == 0
+    tuned = GanTrainer(images(dataset), latent_dim=8, ngf=4, ndf=4, d_arch="projected", features=str(trunk_file))
+    apply_init(tuned, run / "checkpoint.safetensors")
+    pixel_g = load_checkpoint(run / "checkpoint.safetensors", torch.device("cpu"))[0]
+    assert torch.equal(tuned.G.state_dict()["main.0.weight"], pixel_g["G.main.0.weight"])
+    assert tuned.hparams["init"] == str(run / "checkpoint.safetensors")
+
+
+def test_a_missing_trunk_file_is_one_line_naming_it_and_the_command_that_writes_it(dataset, tmp_path):
+    with pytest.raises(SystemExit) as e:
+        gan_main(["--data", str(dataset), "--out", str(tmp_path / "m"), "--latent", "8", "--ngf", "4", "--ndf", "4",
+                  "--steps", "1", "--d-arch", "projected", "--features", str(tmp_path / "none.safetensors")])
+    assert "none.safetensors" in str(e.value) and "style-data" in str(e.value)

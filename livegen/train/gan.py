@@ -9,6 +9,10 @@ standard trick), with batch-norm statistics re-estimated for those averaged weig
 the same random colour and shift changes are applied to real and generated images before D sees
 them, so D cannot memorise a dataset of a few thousand emoji and keeps giving G useful gradients
 over long runs; G still learns the un-augmented images.
+
+``--d-arch projected`` swaps the pixel discriminator for one that judges fixed random projections
+of a frozen VGG16 trunk's features (``livegen.nets.projected``): on a CPU budget it reaches
+better pictures in far fewer steps, and fine-tunes a pixel-GAN's generator through ``--init``.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ import torch
 import torch.nn.functional as F
 
 from livegen.nets.generator import DCGANGenerator, Discriminator, save_generator
+from livegen.nets.io import ModelError
+from livegen.nets.projected import ProjectedDiscriminator
+from livegen.nets.vgg import load_trunk
 from livegen.train import (
     command_line,
     optimizer_tensors,
@@ -45,6 +52,8 @@ from livegen.train.user_images import add_init_option, apply_init
 log = logging.getLogger("livegen.train.gan")
 
 LOSSES = ("bce", "lsgan", "wgan-gp")
+D_ARCHS = ("dcgan", "projected")
+VGG_TRUNK = "data/vgg16_hed_trunk.safetensors"  # written by `livegen train style-data`
 AUGMENTS = ("color", "translation")
 
 
@@ -114,9 +123,14 @@ class GanTrainer:
                  loss: str = "bce", d_norm: str = "sn", batch: int = 64, lr: float | None = None,
                  lr_d: float | None = None,
                  n_critic: int | None = None, gp_weight: float = 10.0, ema_decay: float = 0.999,
-                 flip: bool = True, augment: str = "", seed: int = 0, device: torch.device | str = "cpu") -> None:
+                 flip: bool = True, augment: str = "", d_arch: str = "dcgan", features: str = VGG_TRUNK,
+                 seed: int = 0, device: torch.device | str = "cpu") -> None:
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+        if d_arch not in D_ARCHS:
+            raise ValueError(f"d_arch must be one of {D_ARCHS}, got {d_arch!r}")
+        if d_arch == "projected" and loss == "wgan-gp":
+            raise ValueError("the projected discriminator's patch logits are not a WGAN critic; use bce or lsgan")
         if images.shape[-1] != size:
             raise ValueError(f"dataset images are {images.shape[-1]} px but --size is {size}")
         self.device = torch.device(device)
@@ -126,10 +140,16 @@ class GanTrainer:
         self.augment = parse_augment(augment)
         self.n_critic = n_critic if n_critic is not None else (5 if loss == "wgan-gp" else 1)
         self.G = DCGANGenerator(latent_dim, ngf, size).to(self.device)
-        self.D = Discriminator(ndf, size, d_norm).to(self.device)
+        self.D: Discriminator | ProjectedDiscriminator
+        if d_arch == "projected":
+            self.D = ProjectedDiscriminator(load_trunk(features, self.device), size, ndf, seed).to(self.device)
+        else:
+            self.D = Discriminator(ndf, size, d_norm).to(self.device)
         for m in list(self.G.modules()) + list(self.D.modules()):
             if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
                 torch.nn.init.normal_(m.weight, 0.0, 0.02)
+        if d_arch == "projected":
+            self.D.calibrate(self.images[:64].float() / 127.5 - 1.0)
         self.G_ema = copy.deepcopy(self.G).eval()
         for p in self.G_ema.parameters():
             p.requires_grad_(False)
@@ -147,7 +167,8 @@ class GanTrainer:
         self.commands: list[str] = []  # every invocation that trained this run (first, then resumes)
         self.hparams = {"latent_dim": latent_dim, "ngf": ngf, "ndf": ndf, "size": size, "loss": loss,
                         "d_norm": d_norm, "batch": batch, "lr": lr, "lr_d": lr_d, "n_critic": self.n_critic,
-                        "gp_weight": gp_weight, "ema_decay": ema_decay, "flip": flip, "seed": seed}
+                        "gp_weight": gp_weight, "ema_decay": ema_decay, "flip": flip, "d_arch": d_arch,
+                        "seed": seed}
         if self.augment:
             self.hparams["augment"] = ",".join(self.augment)
 
@@ -249,6 +270,11 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--ngf", type=int, default=32)
     ap.add_argument("--ndf", type=int, default=32)
     ap.add_argument("--d-norm", default="sn", choices=["sn", "bn", "none"])
+    ap.add_argument("--d-arch", default="dcgan", choices=D_ARCHS,
+                    help="dcgan: a conv net on the pixels; projected: small heads on fixed random projections "
+                    "of the VGG16 trunk's features (faster to good pictures on the CPU)")
+    ap.add_argument("--features", default=VGG_TRUNK, help="VGG16 trunk for --d-arch projected "
+                    "(default %(default)s, written by `livegen train style-data`)")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float)
     ap.add_argument("--lr-d", type=float, help="discriminator learning rate (default: --lr)")
@@ -264,9 +290,12 @@ def main(argv: list[str]) -> int:
         ap.error(f"--augment: {e}")
     setup = setup_run(a)
     device, run, ckpt, images = setup.device, setup.run, setup.ckpt, setup.images
-    tr = GanTrainer(images, latent_dim=a.latent, ngf=a.ngf, ndf=a.ndf, size=a.size, loss=a.loss, d_norm=a.d_norm,
-                    batch=a.batch, lr=a.lr, lr_d=a.lr_d, n_critic=a.n_critic, augment=a.augment, seed=a.seed,
-                    device=device)
+    try:
+        tr = GanTrainer(images, latent_dim=a.latent, ngf=a.ngf, ndf=a.ndf, size=a.size, loss=a.loss,
+                        d_norm=a.d_norm, batch=a.batch, lr=a.lr, lr_d=a.lr_d, n_critic=a.n_critic,
+                        augment=a.augment, d_arch=a.d_arch, features=a.features, seed=a.seed, device=device)
+    except ModelError as e:
+        raise SystemExit(f"livegen train gan: {e}") from None
     if a.init and not (a.resume and ckpt.exists()):
         apply_init(tr, a.init)
     resume_if_asked(tr, a, setup)

@@ -87,6 +87,9 @@ def init_tensors(path: str | Path, device: torch.device) -> dict[str, dict[str, 
 def apply_init(trainer: Any, path: str | Path) -> None:
     """Load ``init_tensors`` into a GanTrainer's G / G_ema / D; a shape mismatch is a clear error."""
     parts = init_tensors(path, trainer.device)
+    if "D" in parts and set(parts["D"]) != set(trainer.D.state_dict()):
+        log.info("--init %s: its discriminator is another architecture; D starts fresh", path)
+        del parts["D"]
     try:
         for role, module in (("G", trainer.G), ("E", trainer.G_ema), ("D", trainer.D)):
             if role in parts:
