@@ -289,7 +289,7 @@ def test_fine_tuning_a_pixel_gan_with_a_projected_d_keeps_its_generator(dataset,
     apply_init(tuned, run / "checkpoint.safetensors")
     pixel_g = load_checkpoint(run / "checkpoint.safetensors", torch.device("cpu"))[0]
     assert torch.equal(tuned.G.state_dict()["main.0.weight"], pixel_g["G.main.0.weight"])
-    assert tuned.hparams["init"] == str(run / "checkpoint.safetensors")
+    assert tuned.hparams["started_from"]["model"] == str(run / "checkpoint.safetensors")
 
 
 def test_a_missing_trunk_file_is_one_line_naming_it_and_the_command_that_writes_it(dataset, tmp_path):

@@ -98,17 +98,25 @@ def test_init_continues_from_a_shipped_model_or_a_checkpoint(photos, tmp_path, m
     z = torch.randn(4, 8)
     with torch.no_grad():
         assert torch.allclose(tr.G_ema.eval().generate(z), shipped.generate(z), atol=1e-6)
-    assert tr.hparams["init"] == str(first)
+    assert tr.hparams["started_from"]["model"] == str(first)
+    assert tr.hparams["started_from"]["training"]["steps"] == 2  # from the shipped model's manifest
     # A run checkpoint also brings the discriminator.
     tr2 = GanTrainer(images, latent_dim=8, ngf=4, ndf=4, size=64, batch=4, seed=5)
     apply_init(tr2, tmp_path / "runs" / "first" / "checkpoint.safetensors")
     d_before = {k: v.clone() for k, v in tr.D.state_dict().items()}
     assert any(not torch.equal(d_before[k], v) for k, v in tr2.D.state_dict().items())
+    assert tr2.hparams["started_from"]["training"]["command"].startswith("livegen train gan --images")
     # Through the command line, and a wrong architecture is a clear error.
     second = tmp_path / "models" / "second"
     assert gan_main(["--images", str(photos), "--out", str(second), "--steps", "1", "--ngf", "4", "--ndf", "4",
                      "--init", str(first), *TINY]) == 0
-    assert json.loads(second.with_suffix(".json").read_text())["training"]["init"] == str(first)
+    started = json.loads(second.with_suffix(".json").read_text())["training"]["started_from"]
+    assert started["model"] == str(first) and started["training"]["steps"] == 2
+    # Resuming that run keeps the record of where it started.
+    assert gan_main(["--images", str(photos), "--out", str(second), "--steps", "2", "--ngf", "4", "--ndf", "4",
+                     "--init", str(first), "--resume", *TINY]) == 0
+    training = json.loads(second.with_suffix(".json").read_text())["training"]
+    assert training["steps"] == 2 and training["started_from"] == started
     with pytest.raises(SystemExit, match="does not fit"):
         gan_main(["--images", str(photos), "--out", str(tmp_path / "models" / "third"), "--steps", "1",
                   "--ngf", "8", "--ndf", "4", "--init", str(first), *TINY])

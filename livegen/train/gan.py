@@ -284,6 +284,8 @@ class GanTrainer:
         self.gen.set_state(tensors["rng"].cpu())
         self.step, self.wall = int(meta["step"]), float(meta["wall"])
         self.commands = list(meta.get("commands", []))
+        if "started_from" in meta["hparams"]:  # set by --init in the first invocation only
+            self.hparams["started_from"] = meta["hparams"]["started_from"]
 
     @torch.no_grad()
     def export_generator(self, batches: int = 8) -> DCGANGenerator:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import safe_open
 
 from livegen.train.data_abstract import build_crop_dataset, folder_sources, split_groups
 
@@ -65,6 +66,34 @@ def prepare_images(a: argparse.Namespace) -> None:
                        log=lambda msg: log.info("%s", msg))
 
 
+def _init_file(path: str | Path) -> Path:
+    p = Path(path)
+    if p.suffix != ".safetensors":
+        p = p.with_name(p.name + ".safetensors")
+    if not p.exists():
+        raise SystemExit(f"--init {path}: {p} not found")
+    return p
+
+
+def init_provenance(path: str | Path) -> dict[str, Any]:
+    """How the weights a run starts from were trained: a checkpoint's commands and step, or an
+    exported model's manifest ``training``; nested when that run itself started from another."""
+    from livegen.train import load_checkpoint
+
+    p = _init_file(path)
+    with safe_open(str(p), framework="pt") as fh:
+        is_checkpoint = "meta" in (fh.metadata() or {})
+    if is_checkpoint:
+        meta = load_checkpoint(p, torch.device("cpu"))[1]
+        commands = meta.get("commands", [])
+        training = {"command": commands[0] if commands else "", "resumed_with": commands[1:],
+                    "steps": meta.get("step"), **meta.get("hparams", {})}
+    else:
+        manifest = p.with_suffix(".json")
+        training = json.loads(manifest.read_text()).get("training", {}) if manifest.exists() else {}
+    return {"model": str(path), "training": training}
+
+
 def init_tensors(path: str | Path, device: torch.device) -> dict[str, dict[str, torch.Tensor]]:
     """Weights to start from, by role: {'G': ..., 'E': ..., 'D': ...} (D only from a checkpoint).
 
@@ -73,12 +102,7 @@ def init_tensors(path: str | Path, device: torch.device) -> dict[str, dict[str, 
     """
     from safetensors.torch import load_file
 
-    p = Path(path)
-    if p.suffix != ".safetensors":
-        p = p.with_name(p.name + ".safetensors")
-    if not p.exists():
-        raise SystemExit(f"--init {path}: {p} not found")
-    sd = load_file(str(p), device=str(device))
+    sd = load_file(str(_init_file(path)), device=str(device))
     if any(k.startswith("G.") for k in sd):
         return {role: {k[2:]: v for k, v in sd.items() if k.startswith(role + ".")} for role in ("G", "E", "D")}
     return {"G": sd, "E": sd}
@@ -98,5 +122,5 @@ def apply_init(trainer: Any, path: str | Path) -> None:
     except RuntimeError as e:
         raise SystemExit(f"--init {path}: does not fit this architecture (check --size, --latent, --ngf, "
                          f"--ndf): {str(e).splitlines()[0]}") from None
-    trainer.hparams["init"] = str(path)
+    trainer.hparams["started_from"] = init_provenance(path)
     log.info("initialised from %s (%s)", path, ", ".join(sorted(parts)))
