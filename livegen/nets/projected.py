@@ -62,16 +62,8 @@ class ProjectedDiscriminator(nn.Module):
             heads.append(nn.Sequential(*layers))
         self.heads = nn.ModuleList(heads)
 
-    @property
-    def trunk(self) -> VGGTrunk:
-        return self._trunk[0]
-
-    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """The trunk's maps at the judged scales for images in [-1, 1]."""
-        return self.trunk((x + 1) * 0.5, upto=len(SCALES))
-
     def project(self, x: torch.Tensor) -> list[torch.Tensor]:
-        feats = self.features(x)
+        feats = self._trunk[0]((x + 1) * 0.5, upto=len(SCALES))
         mixed = [F.conv2d(f, getattr(self, f"ccm{i}")) for i, f in enumerate(feats)]
         for i in reversed(range(len(SCALES) - 1)):
             deeper = F.conv2d(mixed[i + 1], getattr(self, f"csm{i}"))

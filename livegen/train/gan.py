@@ -109,21 +109,6 @@ def g_loss(loss: str, fake: torch.Tensor) -> torch.Tensor:
     return -fake.mean()
 
 
-def descriptors(feats: list[torch.Tensor]) -> list[torch.Tensor]:
-    """Per image and feature map: each channel's spatial mean and spread (its colour and texture)."""
-    return [torch.cat([f.mean(dim=(2, 3)), f.std(dim=(2, 3))], dim=1) for f in feats]
-
-
-def moment_loss(fake: list[torch.Tensor], real: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
-    """How far a generated batch's descriptors are from the dataset's, per dimension, in units of
-    the dataset's spread: the batch mean should sit on the data mean and the batch spread match it."""
-    total = torch.zeros((), device=fake[0].device)
-    for d, (mean, std) in zip(fake, real, strict=True):
-        z = (d - mean) / std
-        total = total + z.mean(dim=0).pow(2).mean() + (z.std(dim=0) - 1).pow(2).mean()
-    return total
-
-
 def gradient_penalty(d: Discriminator, real: torch.Tensor, fake: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     eps = torch.rand(real.shape[0], 1, 1, 1, generator=gen, device=real.device)
     mix = (eps * real + (1 - eps) * fake).requires_grad_(True)
@@ -139,16 +124,13 @@ class GanTrainer:
                  lr_d: float | None = None,
                  n_critic: int | None = None, gp_weight: float = 10.0, ema_decay: float = 0.999,
                  flip: bool = True, augment: str = "", d_arch: str = "dcgan", features: str = VGG_TRUNK,
-                 match_stats: float = 0.0, seed: int = 0, device: torch.device | str = "cpu") -> None:
+                 seed: int = 0, device: torch.device | str = "cpu") -> None:
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
         if d_arch not in D_ARCHS:
             raise ValueError(f"d_arch must be one of {D_ARCHS}, got {d_arch!r}")
         if d_arch == "projected" and loss == "wgan-gp":
             raise ValueError("the projected discriminator's patch logits are not a WGAN critic; use bce or lsgan")
-        if match_stats and d_arch != "projected":
-            raise ValueError("matching feature statistics reads the projected discriminator's trunk: "
-                             "use it with d_arch='projected'")
         if images.shape[-1] != size:
             raise ValueError(f"dataset images are {images.shape[-1]} px but --size is {size}")
         self.device = torch.device(device)
@@ -168,8 +150,6 @@ class GanTrainer:
                 torch.nn.init.normal_(m.weight, 0.0, 0.02)
         if d_arch == "projected":
             self.D.calibrate(self.images[:64].float() / 127.5 - 1.0)
-        self.match_stats = match_stats
-        self.real_stats = self._real_stats(seed) if match_stats else []
         self.G_ema = copy.deepcopy(self.G).eval()
         for p in self.G_ema.parameters():
             p.requires_grad_(False)
@@ -188,22 +168,9 @@ class GanTrainer:
         self.hparams = {"latent_dim": latent_dim, "ngf": ngf, "ndf": ndf, "size": size, "loss": loss,
                         "d_norm": d_norm, "batch": batch, "lr": lr, "lr_d": lr_d, "n_critic": self.n_critic,
                         "gp_weight": gp_weight, "ema_decay": ema_decay, "flip": flip, "d_arch": d_arch,
-                        "match_stats": match_stats, "seed": seed}
+                        "seed": seed}
         if self.augment:
             self.hparams["augment"] = ",".join(self.augment)
-
-    @torch.no_grad()
-    def _real_stats(self, seed: int, count: int = 4096) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """Mean and spread of the trunk descriptors over a fixed random sample of the training images
-        (derived from the data and the seed, so a resumed run recomputes the same figures)."""
-        pick = torch.randperm(self.images.shape[0], generator=torch.Generator().manual_seed(seed + 2))[:count]
-        parts = [descriptors(self.D.features(self.images[i.to(self.device)].float() / 127.5 - 1.0))
-                 for i in pick.split(64)]
-        stats = []
-        for layer in zip(*parts, strict=True):
-            d = torch.cat(layer)
-            stats.append((d.mean(dim=0), d.std(dim=0).clamp_min(1e-3)))
-        return stats
 
     def real_batch(self) -> torch.Tensor:
         idx = torch.randint(0, self.images.shape[0], (self.batch,), generator=self.gen, device=self.device)
@@ -235,11 +202,6 @@ class GanTrainer:
             self.opt_d.step()
         fake = self.G(self.noise(self.batch))
         lg = g_loss(self.loss, self.discriminate(fake))
-        row = {}
-        if self.match_stats:
-            lm = moment_loss(descriptors(self.D.features(fake)), self.real_stats)
-            lg = lg + self.match_stats * lm
-            row["loss_match"] = float(lm.detach())
         self.opt_g.zero_grad(set_to_none=True)
         lg.backward()
         self.opt_g.step()
@@ -247,7 +209,7 @@ class GanTrainer:
         self.step += 1
         self.wall += time.perf_counter() - t0
         return {"step": self.step, "loss_d": float(ld.detach()), "loss_g": float(lg.detach()),
-                "d_real": float(d_real.detach().mean()), "d_fake": float(d_fake.detach().mean()), **row}
+                "d_real": float(d_real.detach().mean()), "d_fake": float(d_fake.detach().mean())}
 
     @torch.no_grad()
     def _update_ema(self) -> None:
@@ -321,9 +283,6 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--n-critic", type=int)
     ap.add_argument("--augment", default="none", help="differentiable augmentation before D: none, or a comma list "
                     "of color, translation (for small datasets and long runs)")
-    ap.add_argument("--match-stats", type=float, default=0.0, metavar="WEIGHT",
-                    help="with --d-arch projected, also pull each generated batch's per-channel mean and spread "
-                    "of the trunk's maps onto the dataset's (0: off)")
     add_init_option(ap)
     add_run_options(ap)
     a = ap.parse_args(argv)
@@ -336,8 +295,7 @@ def main(argv: list[str]) -> int:
     try:
         tr = GanTrainer(images, latent_dim=a.latent, ngf=a.ngf, ndf=a.ndf, size=a.size, loss=a.loss,
                         d_norm=a.d_norm, batch=a.batch, lr=a.lr, lr_d=a.lr_d, n_critic=a.n_critic,
-                        augment=a.augment, d_arch=a.d_arch, features=a.features, match_stats=a.match_stats,
-                        seed=a.seed, device=device)
+                        augment=a.augment, d_arch=a.d_arch, features=a.features, seed=a.seed, device=device)
     except ValueError as e:
         ap.error(str(e))
     except ModelError as e:
