@@ -20,6 +20,8 @@ ROOT = Path.cwd() if _INSTALLED else PACKAGE.parent
 MODELS = SHIPPED / "models"
 PATCHES = SHIPPED / "patches"
 DEFAULT_PATCH = PATCHES / "default.toml"
+# The VGG16 trunk of the style losses, converted once by `livegen train style-data`.
+VGG_TRUNK = ROOT / "data" / "vgg16_hed_trunk.safetensors"
 
 
 def resolve(path: str | Path, base: Path | None = None) -> Path:

@@ -233,11 +233,11 @@ def main(argv: list[str]) -> int:
     t0 = time.perf_counter()
     if a.optimize:
         from livegen.nets.vgg import load_trunk
+        from livegen.paths import VGG_TRUNK
         from livegen.train.style import fit_side, read_rgb
-        from livegen.train.style_data import VGG_CACHE
 
         try:
-            vgg = load_trunk(a.vgg or VGG_CACHE)
+            vgg = load_trunk(a.vgg or VGG_TRUNK)
             content = fit_side(read_rgb(a.input), a.size)
             style = fit_side(read_rgb(a.style), 256)
         except (ModelError, FileNotFoundError) as e:

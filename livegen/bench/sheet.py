@@ -17,9 +17,10 @@ import torch
 
 from livegen.bench.regularity import Multistyle26, blurred, heldout_pictures, live_frame, nearest_magenta
 from livegen.nets.style import load_style_model
+from livegen.paths import VGG_TRUNK
 from livegen.stages.style import PARAMS, run_net
 from livegen.train.style import read_rgb, style_target
-from livegen.train.style_data import DATA, VGG_CACHE
+from livegen.train.style_data import DATA
 
 TILE = (240, 180)  # (w, h) of one picture on the sheet
 HEADER = 28
@@ -37,7 +38,7 @@ def label(text: str) -> np.ndarray:
 
 
 def contact_sheet(model: Path, heldout: Path = DATA / "heldout", photos: int = 4, peer_of: str = "",
-                  vgg_path: Path = VGG_CACHE, threads: int = 2, log=print) -> np.ndarray:
+                  vgg_path: Path = VGG_TRUNK, threads: int = 2, log=print) -> np.ndarray:
     """The contact sheet of ``model`` as an RGB uint8 array."""
     torch.set_num_threads(threads)
     scale = next(p.default for p in PARAMS if p.name == "style.scale")  # what the live show uses

@@ -30,11 +30,11 @@ from livegen.bench.regularity import live_frame
 from livegen.nets.io import ModelError
 from livegen.nets.style import build_net, load_style_model
 from livegen.nets.vgg import gram, load_trunk
-from livegen.paths import ROOT
+from livegen.paths import ROOT, VGG_TRUNK
 from livegen.stages.style import SPECS, OutputSmoother, run_net
 from livegen.train import command_line
 from livegen.train.style import list_images, read_rgb, square, style_target
-from livegen.train.style_data import DATA, VGG_CACHE
+from livegen.train.style_data import DATA
 
 CLIP = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 DEFAULT_SCALE = SPECS["style.scale"].default
@@ -147,7 +147,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--transformer", default="", help="TransformerNet model trained on the same styles")
     ap.add_argument("--heldout", default=str(DATA / "heldout"))
     ap.add_argument("--styles", nargs="*", default=None, help="style images in model order (default: from data)")
-    ap.add_argument("--vgg", default=str(VGG_CACHE))
+    ap.add_argument("--vgg", default=str(VGG_TRUNK))
     ap.add_argument("--photos", type=int, default=10, help="held-out photos for the quality table")
     ap.add_argument("--gatys-photos", type=int, default=1, help="photos per style for Gatys (0: skip)")
     ap.add_argument("--gatys-steps", type=int, default=60)

@@ -41,7 +41,6 @@ class ProjectedDiscriminator(nn.Module):
             raise ValueError(f"a projected discriminator needs images of at least "
                              f"{HEAD_SIDE * 2 * SCALES[-1][2]} px, got {size}")
         self._trunk = (trunk,)  # a tuple keeps the frozen trunk out of parameters() and state_dict()
-        self.size, self.ndf, self.seed = size, ndf, seed
         gen = torch.Generator().manual_seed(seed)
         for i, (_, ch, _) in enumerate(SCALES):
             self.register_buffer(f"ccm{i}", _random_conv(ch, ch, 1, gen))

@@ -22,6 +22,7 @@ import copy
 import logging
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -31,6 +32,7 @@ from livegen.nets.generator import DCGANGenerator, Discriminator, save_generator
 from livegen.nets.io import ModelError
 from livegen.nets.projected import ProjectedDiscriminator
 from livegen.nets.vgg import load_trunk
+from livegen.paths import VGG_TRUNK
 from livegen.train import (
     command_line,
     optimizer_tensors,
@@ -53,7 +55,6 @@ log = logging.getLogger("livegen.train.gan")
 
 LOSSES = ("bce", "lsgan", "wgan-gp")
 D_ARCHS = ("dcgan", "projected")
-VGG_TRUNK = "data/vgg16_hed_trunk.safetensors"  # written by `livegen train style-data`
 AUGMENTS = ("color", "translation")
 
 
@@ -123,7 +124,7 @@ class GanTrainer:
                  loss: str = "bce", d_norm: str = "sn", batch: int = 64, lr: float | None = None,
                  lr_d: float | None = None,
                  n_critic: int | None = None, gp_weight: float = 10.0, ema_decay: float = 0.999,
-                 flip: bool = True, augment: str = "", d_arch: str = "dcgan", features: str = VGG_TRUNK,
+                 flip: bool = True, augment: str = "", d_arch: str = "dcgan", features: str | Path = VGG_TRUNK,
                  seed: int = 0, device: torch.device | str = "cpu") -> None:
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
@@ -143,13 +144,12 @@ class GanTrainer:
         self.D: Discriminator | ProjectedDiscriminator
         if d_arch == "projected":
             self.D = ProjectedDiscriminator(load_trunk(features, self.device), size, ndf, seed).to(self.device)
+            self.D.calibrate(self.images[:64].float() / 127.5 - 1.0)
         else:
             self.D = Discriminator(ndf, size, d_norm).to(self.device)
         for m in list(self.G.modules()) + list(self.D.modules()):
             if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
                 torch.nn.init.normal_(m.weight, 0.0, 0.02)
-        if d_arch == "projected":
-            self.D.calibrate(self.images[:64].float() / 127.5 - 1.0)
         self.G_ema = copy.deepcopy(self.G).eval()
         for p in self.G_ema.parameters():
             p.requires_grad_(False)

@@ -32,7 +32,7 @@ from livegen.device import pick_device
 from livegen.nets.io import load_model, save_model
 from livegen.nets.style import build_net
 from livegen.nets.vgg import VGGTrunk, gram, load_trunk
-from livegen.paths import ROOT, portable
+from livegen.paths import ROOT, VGG_TRUNK, portable
 from livegen.train import (
     Every,
     MetricsLog,
@@ -43,7 +43,7 @@ from livegen.train import (
     save_checkpoint,
     save_grid,
 )
-from livegen.train.style_data import DATA, VGG_CACHE, dominant_hue
+from livegen.train.style_data import DATA, dominant_hue
 
 
 @dataclass
@@ -84,7 +84,7 @@ class TrainConfig:
     threads: int = 1
     checkpoint_minutes: float = 3.0
     preview_every: int = 250
-    vgg: str = str(VGG_CACHE)
+    vgg: str = str(VGG_TRUNK)
     device: str = "cpu"  # cpu | cuda | auto (the prepared GPU job, livegen train style-gpu)
     preload: bool = False  # hold all content pictures in memory on the device (GPU job: no disk reads)
 

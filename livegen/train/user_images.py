@@ -78,13 +78,11 @@ def _init_file(path: str | Path) -> Path:
 def init_provenance(path: str | Path) -> dict[str, Any]:
     """How the weights a run starts from were trained: a checkpoint's commands and step, or an
     exported model's manifest ``training``; nested when that run itself started from another."""
-    from livegen.train import load_checkpoint
-
     p = _init_file(path)
     with safe_open(str(p), framework="pt") as fh:
-        is_checkpoint = "meta" in (fh.metadata() or {})
-    if is_checkpoint:
-        meta = load_checkpoint(p, torch.device("cpu"))[1]
+        header = fh.metadata() or {}
+    if "meta" in header:  # a run checkpoint (livegen.train.save_checkpoint)
+        meta = json.loads(header["meta"])
         commands = meta.get("commands", [])
         training = {"command": commands[0] if commands else "", "resumed_with": commands[1:],
                     "steps": meta.get("step"), **meta.get("hparams", {})}
